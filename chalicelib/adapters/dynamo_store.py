@@ -1,0 +1,296 @@
+"""DynamoDB persistence: every multi-item effect is one conditional transaction.
+
+The conditions carry the rules that must hold under concurrency: an event id
+is applied once (R27), an invoice number is used once and in order (R22), a
+contract moves only from the states its transition table allows, a node's
+free space never goes negative (R31), evidence entries are never overwritten
+(R56). A cancelled transaction changes nothing, so a crash or a retry at any
+point resumes from a consistent state.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Optional, Sequence
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from ..domain.calendar import utc_iso
+from ..domain.evidence import EvidenceEntry
+from .models import (AlertModel, ContractModel, CustomerModel, DomainModel, EvidenceModel, InvoiceModel,
+                     MetaModel, NodeCommandModel, NodeModel, OrderModel, PaymentModel)
+
+INVOICE_SEQUENCE = "invoice_sequence"
+
+
+class TransactionConflict(Exception):
+    """A transaction was cancelled; `failed` names the labelled items whose condition failed."""
+
+    def __init__(self, failed: set[str]) -> None:
+        super().__init__(f"transaction cancelled by {sorted(failed)}")
+        self.failed = failed
+
+
+class _Tx:
+    """A TransactWrite whose items carry labels, so a cancellation says which condition failed."""
+
+    def __init__(self, region: str) -> None:
+        self._tx = TransactWrite(connection=Connection(region=region))
+        self._labels: list[str] = []
+
+    def save(self, label: str, model: Any, condition: Any = None) -> None:
+        self._labels.append(label)
+        self._tx.save(model, condition=condition)
+
+    def update(self, label: str, model: Any, actions: list, condition: Any = None) -> None:
+        self._labels.append(label)
+        self._tx.update(model, actions=actions, condition=condition)
+
+    def commit(self) -> None:
+        try:
+            self._tx._commit()
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            failed = {label for label, reason in zip(self._labels, reasons)
+                      if reason is not None and reason.code == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            raise TransactionConflict(failed) from None
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def _evidence_model(entry: EvidenceEntry, index: int) -> EvidenceModel:
+    return EvidenceModel(
+        customer_id=entry.customer_id,
+        entry_id=f"{utc_iso(entry.at)}#{index:03d}#{uuid.uuid4().hex[:8]}",
+        at=utc_iso(entry.at), actor=entry.actor, action=entry.action, entity_type=entry.entity_type,
+        entity_id=entry.entity_id, before=entry.before, after=entry.after,
+        correlation_id=entry.correlation_id, contract_id=entry.contract_id, order_id=entry.order_id)
+
+
+def evidence_to_dict(item: EvidenceModel) -> dict[str, Any]:
+    return {k: getattr(item, k) for k in ("entry_id", "at", "actor", "action", "entity_type", "entity_id",
+                                           "before", "after", "correlation_id", "contract_id", "order_id")}
+
+
+@dataclass
+class DynamoStore:
+    region: str
+
+    def _tx(self) -> _Tx:
+        return _Tx(self.region)
+
+    def _append_evidence(self, tx: _Tx, entries: Sequence[EvidenceEntry]) -> None:
+        for i, entry in enumerate(entries):
+            tx.save(f"evidence{i}", _evidence_model(entry, i),
+                    condition=EvidenceModel.entry_id.does_not_exist())
+
+    # ---- invoice sequence (R22) -------------------------------------------------
+    def last_invoice_sequence(self) -> Optional[int]:
+        try:
+            item = MetaModel.get(INVOICE_SEQUENCE, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return int(item.value)
+
+    @staticmethod
+    def claim_sequence(tx: _Tx, last: Optional[int], value: int, now: datetime) -> None:
+        """R22: the sequence moves from `last` to `value` in the same write as the invoice, or not at all."""
+        condition = (MetaModel.name.does_not_exist() if last is None else MetaModel.value == last)
+        tx.update("sequence", MetaModel(name=INVOICE_SEQUENCE),
+                  actions=[MetaModel.value.set(value), MetaModel.updated_at.set(utc_iso(now))],
+                  condition=condition)
+
+    # ---- orders -----------------------------------------------------------------
+    def insert_order(self, *, customer: CustomerModel, order: OrderModel, contract: ContractModel,
+                     invoice: InvoiceModel, domain: DomainModel, last_sequence: Optional[int],
+                     evidence: Sequence[EvidenceEntry], now: datetime) -> None:
+        """One transaction: customer, order with acceptance, contract, invoice and its number,
+        domain claim (R34) and evidence (R56)."""
+        tx = self._tx()
+        self.claim_sequence(tx, last_sequence, int(invoice.sequence), now)
+        tx.save("order", order, condition=OrderModel.order_id.does_not_exist())
+        tx.save("customer", customer, condition=CustomerModel.customer_id.does_not_exist())
+        tx.save("contract", contract, condition=ContractModel.contract_id.does_not_exist())
+        tx.save("invoice", invoice, condition=InvoiceModel.invoice_id.does_not_exist())
+        tx.save("domain", domain, condition=DomainModel.domain_name.does_not_exist())
+        self._append_evidence(tx, evidence)
+        tx.commit()
+
+    def get_order(self, order_id: str) -> Optional[OrderModel]:
+        return _get(OrderModel, order_id)
+
+    def get_contract(self, contract_id: str) -> Optional[ContractModel]:
+        return _get(ContractModel, contract_id)
+
+    def get_invoice(self, invoice_id: str) -> Optional[InvoiceModel]:
+        return _get(InvoiceModel, invoice_id)
+
+    def get_payment(self, event_id: str) -> Optional[PaymentModel]:
+        return _get(PaymentModel, event_id)
+
+    def get_command(self, command_id: str) -> Optional[NodeCommandModel]:
+        return _get(NodeCommandModel, command_id)
+
+    def evidence_for(self, customer_id: str, *, contract_id: Optional[str] = None,
+                     order_id: Optional[str] = None) -> list[dict[str, Any]]:
+        condition = None
+        if contract_id:
+            condition = EvidenceModel.contract_id == contract_id
+        if order_id:
+            by_order = EvidenceModel.order_id == order_id
+            condition = by_order if condition is None else (condition | by_order)
+        return [evidence_to_dict(e) for e in EvidenceModel.query(customer_id, filter_condition=condition)]
+
+    # ---- nodes (R31) ------------------------------------------------------------
+    def nodes(self, pool: str) -> list[NodeModel]:
+        return list(NodeModel.query(pool))
+
+    def get_node(self, pool: str, node_id: str) -> Optional[NodeModel]:
+        try:
+            return NodeModel.get(pool, node_id)
+        except DoesNotExist:
+            return None
+
+    def register_node(self, node: NodeModel) -> None:
+        """Create a node, or update its address and queue while keeping its allocations."""
+        existing = self.get_node(node.pool, node.node_id)
+        if existing is None:
+            node.save(condition=NodeModel.node_id.does_not_exist())
+            return
+        existing.update(actions=[NodeModel.queue_url.set(node.queue_url),
+                                 NodeModel.http_address.set(node.http_address)])
+
+    def node_seen(self, pool: str, node_id: str, at: datetime, http_address: Optional[str]) -> None:
+        actions = [NodeModel.last_seen_at.set(utc_iso(at))]
+        if http_address:
+            actions.append(NodeModel.http_address.set(http_address))
+        try:
+            NodeModel(pool=pool, node_id=node_id).update(actions=actions,
+                                                          condition=NodeModel.node_id.exists())
+        except UpdateError as exc:  # an unregistered node's heartbeat changes nothing
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    # ---- payments (R27) ---------------------------------------------------------
+    def record_unapplied_payment(self, payment: PaymentModel, alert: Optional[AlertModel],
+                                 evidence: Sequence[EvidenceEntry]) -> bool:
+        """Record a payment that changes no invoice (mismatch, unknown or duplicate invoice).
+        Returns False when the event id was already recorded (a redelivery)."""
+        tx = self._tx()
+        tx.save("payment", payment, condition=PaymentModel.payment_event_id.does_not_exist())
+        if alert is not None:
+            tx.save("alert", alert)
+        self._append_evidence(tx, evidence)
+        try:
+            tx.commit()
+        except TransactionConflict as conflict:
+            if "payment" in conflict.failed:
+                return False
+            raise
+        return True
+
+    def apply_first_payment(self, *, payment: PaymentModel, invoice_id: str, order_id: str,
+                            contract_id: str, node: NodeModel, quota_mb: int, command: NodeCommandModel,
+                            evidence: Sequence[EvidenceEntry], accepting_states: Iterable[str],
+                            now: datetime) -> None:
+        """R27 + R10 + R31 + R30 in one transaction: the event is recorded once, the invoice paid,
+        the order and contract moved, the node's space reserved and the command queued (outbox).
+        Raises TransactionConflict naming what failed: 'payment' (already applied), 'invoice'
+        (already paid), 'contract' (not payable), 'node' (no longer fits)."""
+        at = utc_iso(now)
+        tx = self._tx()
+        tx.save("payment", payment, condition=PaymentModel.payment_event_id.does_not_exist())
+        tx.update("invoice", InvoiceModel(invoice_id=invoice_id),
+                  actions=[InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+                           InvoiceModel.payment_event_id.set(payment.payment_event_id)],
+                  condition=InvoiceModel.status == "issued")
+        tx.update("order", OrderModel(order_id=order_id),
+                  actions=[OrderModel.status.set("paid"), OrderModel.updated_at.set(at)],
+                  condition=OrderModel.status == "awaiting_payment")
+        tx.update("contract", ContractModel(contract_id=contract_id),
+                  actions=[ContractModel.status.set("provisioning"), ContractModel.node_id.set(node.node_id),
+                           ContractModel.command_id.set(command.command_id), ContractModel.updated_at.set(at)],
+                  condition=ContractModel.status.is_in(*accepting_states))
+        tx.update("node", NodeModel(pool=node.pool, node_id=node.node_id),
+                  actions=[NodeModel.free_mb.add(-quota_mb)],
+                  condition=(NodeModel.free_mb >= quota_mb) & (NodeModel.drained == False))  # noqa: E712
+        tx.save("command", command, condition=NodeCommandModel.command_id.does_not_exist())
+        self._append_evidence(tx, evidence)
+        tx.commit()
+
+    # ---- node command results (R30) ---------------------------------------------
+    def complete_command(self, *, command: NodeCommandModel, contract_state: str,
+                         accepting_states: Iterable[str], alert: Optional[AlertModel],
+                         command_status: str, error: Optional[str],
+                         evidence: Sequence[EvidenceEntry], now: datetime) -> None:
+        """A command's final verdict and the contract's move, together. Conditions make a
+        duplicate verdict a no-op: the command must still be pending (or failed, for a late
+        success) and the contract must still point at this command."""
+        at = utc_iso(now)
+        tx = self._tx()
+        actions = [NodeCommandModel.status.set(command_status), NodeCommandModel.completed_at.set(at),
+                   NodeCommandModel.pending_pool.remove()]
+        if error:
+            actions.append(NodeCommandModel.last_error.set(error))
+        tx.update("command", NodeCommandModel(command_id=command.command_id), actions=actions,
+                  condition=NodeCommandModel.status.is_in(*({"pending", "failed"} - {command_status})))
+        contract_actions = [ContractModel.status.set(contract_state), ContractModel.updated_at.set(at)]
+        contract_actions.append(ContractModel.last_error.set(error) if error else ContractModel.last_error.remove())
+        tx.update("contract", ContractModel(contract_id=command.contract_id), actions=contract_actions,
+                  condition=ContractModel.status.is_in(*accepting_states)
+                  & (ContractModel.command_id == command.command_id))
+        if alert is not None:
+            tx.save("alert", alert)
+        self._append_evidence(tx, evidence)
+        tx.commit()
+
+    def record_command_attempt(self, command_id: str, attempt: int, error: str,
+                               evidence: Sequence[EvidenceEntry]) -> None:
+        """R30: a failed try is visible on the command (the contract stays `provisioning`)."""
+        tx = self._tx()
+        tx.update("command", NodeCommandModel(command_id=command_id),
+                  actions=[NodeCommandModel.attempts.set(attempt), NodeCommandModel.last_error.set(error)],
+                  condition=(NodeCommandModel.status == "pending") & (NodeCommandModel.attempts < attempt))
+        self._append_evidence(tx, evidence)
+        tx.commit()
+
+    def pending_commands(self, pool: str, issued_before: datetime) -> list[NodeCommandModel]:
+        return list(NodeCommandModel.pending.query(
+            pool, NodeCommandModel.issued_at < utc_iso(issued_before)))
+
+    def put_alert(self, alert: AlertModel) -> None:
+        """Idempotent when the alert was made with an `alert_key` (same key, same row)."""
+        alert.save()
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        return [{"alert_id": a.alert_id, "kind": a.kind, "message": a.message, "refs": a.refs,
+                 "created_at": a.created_at} for a in AlertModel.query("open", scan_index_forward=False)]
+
+    # ---- component heartbeats -----------------------------------------------------
+    def heartbeat(self, component: str, at: datetime, detail: str = "") -> None:
+        MetaModel(name=f"heartbeat#{component}", text=detail, updated_at=utc_iso(at)).save()
+
+    def heartbeat_of(self, component: str) -> Optional[MetaModel]:
+        return _get(MetaModel, f"heartbeat#{component}")
+
+
+def new_alert(kind: str, message: str, now: datetime, alert_key: Optional[str] = None, **refs: Any) -> AlertModel:
+    alert_id = alert_key or f"{utc_iso(now)}#{uuid.uuid4().hex[:8]}"
+    return AlertModel(state="open", alert_id=alert_id, kind=kind,
+                      message=message, refs=json.loads(json.dumps(refs, default=str)), created_at=utc_iso(now))
+
+
+def _get(model: Any, key: str) -> Any:
+    try:
+        return model.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
+

@@ -1,0 +1,214 @@
+"""PynamoDB models. Table names and keys match infra/resources.json (a test checks)."""
+from __future__ import annotations
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute,
+                                 NumberAttribute, UnicodeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ..config import settings
+
+_S = settings()
+
+
+def _meta(key: str) -> type:
+    return type("Meta", (), {"table_name": _S.table_name(key), "region": _S.region})
+
+
+class CustomerModel(Model):
+    Meta = _meta("customers")
+    customer_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    address = JSONAttribute()
+    legal_name = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    siren = UnicodeAttribute(null=True)
+    vat_number = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
+    parental_authorisation_ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class AcceptanceAttribute(MapAttribute):
+    terms_version = UnicodeAttribute()
+    accepted_at = UnicodeAttribute()
+    client_ip = UnicodeAttribute()
+    user_agent = UnicodeAttribute()
+
+
+class OrderModel(Model):
+    Meta = _meta("orders")
+    order_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    invoice_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    options = ListAttribute(of=UnicodeAttribute, default=list)
+    billing_period = UnicodeAttribute()
+    payment_method = UnicodeAttribute()
+    domain_name = UnicodeAttribute()
+    domain_action = UnicodeAttribute()
+    registry = UnicodeAttribute()
+    acceptance = AcceptanceAttribute()
+    request_fingerprint = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class ContractModel(Model):
+    Meta = _meta("contracts")
+    contract_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    invoice_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    options = ListAttribute(of=UnicodeAttribute, default=list)
+    domain_name = UnicodeAttribute()
+    storage_mb = NumberAttribute()
+    mailboxes = NumberAttribute()
+    mysql_databases = NumberAttribute()
+    php = BooleanAttribute()
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    node_id = UnicodeAttribute(null=True)
+    command_id = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class InvoiceModel(Model):
+    Meta = _meta("invoices")
+    invoice_id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute()
+    sequence = NumberAttribute()
+    kind = UnicodeAttribute(default="invoice")
+    customer_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    lines = JSONAttribute()
+    subtotal_cents = NumberAttribute()
+    vat_rate = UnicodeAttribute()
+    vat_cents = NumberAttribute()
+    total_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    issue_date = UnicodeAttribute()
+    due_date = UnicodeAttribute()
+    late_penalty_rate_percent = UnicodeAttribute()
+    recovery_indemnity_cents = NumberAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    payment_event_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class DomainModel(Model):
+    """R34: one row per managed domain name; guards against a second contract for it."""
+    Meta = _meta("domains")
+    domain_name = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    registry = UnicodeAttribute()
+    action = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class PaymentModel(Model):
+    """R27: one row per payment provider event id, written with the effect it causes."""
+    Meta = _meta("payments")
+    payment_event_id = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    invoice_id = UnicodeAttribute(null=True)
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    provider_reference = UnicodeAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+    command_id = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute()
+
+
+class NodeModel(Model):
+    Meta = _meta("nodes")
+    pool = UnicodeAttribute(hash_key=True)
+    node_id = UnicodeAttribute(range_key=True)
+    queue_url = UnicodeAttribute()
+    capacity_mb = NumberAttribute()
+    free_mb = NumberAttribute()
+    drained = BooleanAttribute(default=False)
+    http_address = UnicodeAttribute(null=True)
+    last_seen_at = UnicodeAttribute(null=True)
+
+
+class PendingCommandIndex(GlobalSecondaryIndex):
+    """Sparse: only commands still waiting for their node's answer carry `pending_pool`."""
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+    pending_pool = UnicodeAttribute(hash_key=True)
+    issued_at = UnicodeAttribute(range_key=True)
+
+
+class NodeCommandModel(Model):
+    Meta = _meta("node_commands")
+    command_id = UnicodeAttribute(hash_key=True)
+    node_id = UnicodeAttribute()
+    queue_url = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    payload = JSONAttribute()
+    status = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    pending_pool = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    pending = PendingCommandIndex()
+
+
+class AlertModel(Model):
+    """Operator alerts (R30: a failed command is never silent)."""
+    Meta = _meta("alerts")
+    state = UnicodeAttribute(hash_key=True)
+    alert_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    message = UnicodeAttribute()
+    refs = JSONAttribute()
+    created_at = UnicodeAttribute()
+
+
+class EvidenceModel(Model):
+    """R56: the append-only per-customer evidence log."""
+    Meta = _meta("evidence")
+    customer_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    entity_type = UnicodeAttribute()
+    entity_id = UnicodeAttribute()
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+
+
+class MetaModel(Model):
+    """Counters (the invoice sequence) and component heartbeats."""
+    Meta = _meta("meta")
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+ALL_MODELS = (CustomerModel, OrderModel, ContractModel, InvoiceModel, DomainModel, PaymentModel,
+              NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel)

@@ -1,0 +1,76 @@
+"""Settings parsed once from the environment: the only reader of os.environ.
+
+Every value marked *(config)* in spec/rules.md is a field here with its
+default, so an operator changes it by environment, not by code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Mapping
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "eu-west-3"
+    resource_prefix: str = "soho-dev"
+    local_mode: bool = True
+    payment_webhook_secret: str = "whsec_local_dev_secret"
+    operator_api_key: str = "op_local_dev_key"
+    stripe_tolerance_seconds: int = 300
+    vat_rate: Decimal = Decimal("0.20")
+    # R24: the invoice prints three times the French legal interest rate.
+    legal_interest_rate_percent: Decimal = Decimal("6.65")
+    invoice_number_prefix: str = "F"
+    node_pool: str = "default"
+    node_heartbeat_stale_seconds: int = 60
+    command_redispatch_after_seconds: int = 300
+    service_name: str = "soho-backoffice"
+
+    def table_name(self, key: str) -> str:
+        return f"{self.resource_prefix}-{key}"
+
+    def queue_name(self, key: str) -> str:
+        return f"{self.resource_prefix}-{key}"
+
+    def node_queue_name(self, node_id: str) -> str:
+        return f"{self.resource_prefix}-node-{node_id}-commands"
+
+    @property
+    def late_penalty_rate_percent(self) -> Decimal:
+        return self.legal_interest_rate_percent * 3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            stage=env.get("SOHO_STAGE", d.stage),
+            region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", d.region)),
+            resource_prefix=env.get("SOHO_RESOURCE_PREFIX", d.resource_prefix),
+            local_mode=_flag(env.get("SOHO_LOCAL_MODE", "1")),
+            payment_webhook_secret=env.get("PAYMENT_WEBHOOK_SECRET", d.payment_webhook_secret),
+            operator_api_key=env.get("OPERATOR_API_KEY", d.operator_api_key),
+            stripe_tolerance_seconds=int(env.get("STRIPE_TOLERANCE_SECONDS", d.stripe_tolerance_seconds)),
+            vat_rate=Decimal(env.get("SOHO_VAT_RATE", str(d.vat_rate))),
+            legal_interest_rate_percent=Decimal(
+                env.get("SOHO_LEGAL_INTEREST_RATE_PERCENT", str(d.legal_interest_rate_percent))),
+            invoice_number_prefix=env.get("SOHO_INVOICE_PREFIX", d.invoice_number_prefix),
+            node_pool=env.get("SOHO_NODE_POOL", d.node_pool),
+            node_heartbeat_stale_seconds=int(
+                env.get("SOHO_NODE_HEARTBEAT_STALE_SECONDS", d.node_heartbeat_stale_seconds)),
+            command_redispatch_after_seconds=int(
+                env.get("SOHO_COMMAND_REDISPATCH_AFTER_SECONDS", d.command_redispatch_after_seconds)),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,58 @@
+"""Contract lifecycle as a transition table.
+
+Rule 1: a contract moves only along the table below; any other move raises
+IllegalTransitionError naming the current state and the attempted event.
+Rule 2 (R30): provisioning is never a silent success; a contract shows
+`provisioning` until the node confirms, or `provisioning_failed`.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from .errors import IllegalTransitionError
+
+
+class ContractState(str, Enum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    PROVISIONING_FAILED = "provisioning_failed"
+    CANCELLED = "cancelled"
+
+
+class ContractEvent(str, Enum):
+    PAYMENT_RECEIVED = "payment_received"          # R10/R21: first invoice paid
+    SPACE_PROVISIONED = "space_provisioned"        # R30: node confirmed
+    PROVISIONING_FAILED = "provisioning_failed"    # R30: tries exhausted (dead-letter)
+    PROVISIONING_RETRIED = "provisioning_retried"  # operator sends the command again
+    ORDER_CANCELLED = "order_cancelled"
+
+
+S, E = ContractState, ContractEvent
+
+TRANSITIONS: dict[tuple[ContractState, ContractEvent], ContractState] = {
+    (S.AWAITING_PAYMENT, E.PAYMENT_RECEIVED): S.PROVISIONING,
+    (S.AWAITING_PAYMENT, E.ORDER_CANCELLED): S.CANCELLED,
+    (S.PROVISIONING, E.SPACE_PROVISIONED): S.ACTIVE,
+    (S.PROVISIONING, E.PROVISIONING_FAILED): S.PROVISIONING_FAILED,
+    (S.PROVISIONING_FAILED, E.PROVISIONING_RETRIED): S.PROVISIONING,
+    # A late success after the dead-letter verdict (an operator replayed it): the node is the truth.
+    (S.PROVISIONING_FAILED, E.SPACE_PROVISIONED): S.ACTIVE,
+}
+
+
+def next_state(current: ContractState | str, event: ContractEvent | str) -> ContractState:
+    """The state after `event`, or IllegalTransitionError if the table has no such move."""
+    try:
+        state, move = ContractState(current), ContractEvent(event)
+    except ValueError:
+        raise IllegalTransitionError("contract", str(current), str(event)) from None
+    try:
+        return TRANSITIONS[(state, move)]
+    except KeyError:
+        raise IllegalTransitionError("contract", state.value, move.value) from None
+
+
+def states_accepting(event: ContractEvent) -> tuple[ContractState, ...]:
+    """Every state from which `event` is a legal move (used as a write condition)."""
+    return tuple(state for (state, move) in TRANSITIONS if move == event)

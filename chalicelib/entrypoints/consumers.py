@@ -1,0 +1,80 @@
+"""SQS consumers. Each uses Powertools BatchProcessor: only failed records go back to the queue."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional
+
+from chalice import Blueprint
+
+from ..bootstrap import services
+from ..config import settings
+from ..observability import logger
+
+bp = Blueprint(__name__)
+_S = settings()
+
+
+def _correlation_id(record: Any) -> Optional[str]:
+    attribute = (record.message_attributes or {}).get("correlation_id")
+    return attribute.string_value if attribute else None
+
+
+def _batch(event: Any, record_handler: Callable[[Any], Any]) -> dict:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def handle(record: Any) -> Any:
+        logger.set_correlation_id(_correlation_id(record) or record.message_id)
+        return record_handler(record)
+
+    return process_partial_response(event=event.to_dict(), record_handler=handle, processor=processor,
+                                    context=event.context)
+
+
+def _payment_record(record: Any) -> str:
+    from aws_lambda_powertools.utilities.parser import parse
+
+    from ..contracts.payments import StripeEvent
+    from ..service.payments import apply_payment_event
+    event = parse(event=record.json_body, model=StripeEvent)
+    return apply_payment_event(event, services(), correlation_id=_correlation_id(record) or event.id)
+
+
+def _node_result_record(record: Any) -> str:
+    from aws_lambda_powertools.utilities.parser import parse
+
+    from ..contracts.node_messages import CommandFailed, NodeHeartbeat, NodeResult
+    from ..service import provisioning
+    message = parse(event=record.json_body, model=NodeResult)
+    if isinstance(message, NodeHeartbeat):
+        return provisioning.on_node_heartbeat(message, services())
+    if isinstance(message, CommandFailed):
+        return provisioning.on_command_failed(message, services())
+    return provisioning.on_space_provisioned(message, services())
+
+
+def _dead_command_record(record: Any) -> str:
+    from aws_lambda_powertools.utilities.parser import parse
+
+    from ..contracts.node_messages import NodeCommand
+    from ..service.provisioning import on_command_dead_lettered
+    command = parse(event=json.loads(record.body), model=NodeCommand)
+    return on_command_dead_lettered(command.command_id, services(), command.correlation_id)
+
+
+@bp.on_sqs_message(queue=_S.queue_name("payment-events"), batch_size=10)
+def on_payment_event(event):
+    """R27: apply each verified payment provider event exactly once."""
+    return _batch(event, _payment_record)
+
+
+@bp.on_sqs_message(queue=_S.queue_name("node-results"), batch_size=10)
+def on_node_result(event):
+    """R30: results and heartbeats from hosting nodes."""
+    return _batch(event, _node_result_record)
+
+
+@bp.on_sqs_message(queue=_S.queue_name("node-commands-dlq"), batch_size=10)
+def on_node_command_dead_letter(event):
+    """R30: a command that exhausted its tries: failed state and an operator alert."""
+    return _batch(event, _dead_command_record)

@@ -1,0 +1,54 @@
+"""Read models for operators."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..bootstrap import Services
+
+
+def _invoice(invoice: Any) -> Optional[dict[str, Any]]:
+    if invoice is None:
+        return None
+    return {"id": invoice.invoice_id, "number": invoice.number, "status": invoice.status,
+            "issue_date": invoice.issue_date, "due_date": invoice.due_date, "lines": invoice.lines,
+            "subtotal_cents": int(invoice.subtotal_cents), "vat_rate": invoice.vat_rate,
+            "vat_cents": int(invoice.vat_cents), "total_cents": int(invoice.total_cents),
+            "currency": invoice.currency, "late_penalty_rate_percent": invoice.late_penalty_rate_percent,
+            "recovery_indemnity_cents": int(invoice.recovery_indemnity_cents), "paid_at": invoice.paid_at}
+
+
+def contract_view(contract_id: str, services: Services) -> Optional[dict[str, Any]]:
+    store = services.store
+    contract = store.get_contract(contract_id)
+    if contract is None:
+        return None
+    command = store.get_command(contract.command_id) if contract.command_id else None
+    return {
+        "contract_id": contract.contract_id, "status": contract.status, "customer_id": contract.customer_id,
+        "order_id": contract.order_id, "plan": contract.plan, "options": list(contract.options),
+        "domain": contract.domain_name, "node_id": contract.node_id, "starts_on": contract.starts_on,
+        "ends_on": contract.ends_on, "last_error": contract.last_error,
+        "provisioning": None if command is None else {
+            "command_id": command.command_id, "status": command.status, "attempts": int(command.attempts),
+            "last_error": command.last_error, "issued_at": command.issued_at, "completed_at": command.completed_at},
+        "invoice": _invoice(store.get_invoice(contract.invoice_id)),
+        "evidence": store.evidence_for(contract.customer_id, contract_id=contract_id),
+    }
+
+
+def order_admin_view(order_id: str, services: Services) -> Optional[dict[str, Any]]:
+    store = services.store
+    order = store.get_order(order_id)
+    if order is None:
+        return None
+    contract = store.get_contract(order.contract_id)
+    return {
+        "order_id": order.order_id, "status": order.status, "customer_id": order.customer_id,
+        "contract_id": order.contract_id, "contract_status": contract.status if contract else None,
+        "plan": order.plan, "options": list(order.options), "domain": order.domain_name,
+        "domain_action": order.domain_action, "registry": order.registry,
+        "billing_period": order.billing_period, "payment_method": order.payment_method,
+        "node_id": contract.node_id if contract else None, "acceptance": order.acceptance.as_dict(),
+        "invoice": _invoice(store.get_invoice(order.invoice_id)),
+        "evidence": store.evidence_for(order.customer_id, order_id=order_id),
+    }

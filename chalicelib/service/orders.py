@@ -1,0 +1,131 @@
+"""Use case: place an order (R09, R10, R22, R34, R56)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict
+from typing import Any, Optional
+
+from ..adapters.dynamo_store import TransactionConflict, new_id
+from ..adapters.models import ContractModel, CustomerModel, DomainModel, InvoiceModel, OrderModel
+from ..bootstrap import Services
+from ..domain.billing import invoice_number, next_sequence_value
+from ..domain.calendar import utc_iso
+from ..domain.errors import ConflictError, DomainError
+from ..domain.evidence import state_change
+from ..domain.orders import OrderInput, VerifiedOrder, verify_order
+
+SEQUENCE_ATTEMPTS = 8
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("7b0f1f1e-52c1-4f3e-9a51-2f4b0c7f7a10")
+
+
+class SequenceBusyError(DomainError):
+    code = "invoice_sequence_busy"
+
+
+def order_view(order: OrderModel, invoice: InvoiceModel) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id, "contract_id": order.contract_id, "status": order.status,
+        "invoice": {"id": invoice.invoice_id, "number": invoice.number, "total_cents": int(invoice.total_cents),
+                    "vat_cents": int(invoice.vat_cents), "currency": invoice.currency},
+    }
+
+
+def _fingerprint(order: OrderInput) -> str:
+    data = asdict(order)
+    data.pop("client_ip"), data.pop("user_agent")
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def place_order(order: OrderInput, services: Services, *, correlation_id: str,
+                idempotency_key: Optional[str] = None) -> tuple[dict[str, Any], bool]:
+    """Verify and store an order; returns (view, created). With an Idempotency-Key, a retry of the
+    same order returns the stored one (created=False); the same key for another order is a conflict."""
+    s = services.settings
+    now = services.clock.now()
+    verified = verify_order(order, catalog=services.catalog, now=now, vat_rate=s.vat_rate,
+                            late_penalty_rate_percent=s.late_penalty_rate_percent)
+    fingerprint = _fingerprint(order)
+    order_id = (f"ord_{uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key).hex[:24]}"
+                if idempotency_key else new_id("ord"))
+    ids = {"order_id": order_id, "customer_id": new_id("cus"), "contract_id": new_id("ctr"),
+           "invoice_id": new_id("inv")}
+    for _ in range(SEQUENCE_ATTEMPTS):
+        last = services.store.last_invoice_sequence()
+        sequence = next_sequence_value(last)
+        rows = _rows(verified, ids, sequence, fingerprint, now, s.invoice_number_prefix)
+        try:
+            services.store.insert_order(**rows, last_sequence=last, now=now,
+                                        evidence=_evidence(verified, ids, rows["invoice"], now, correlation_id))
+            return order_view(rows["order"], rows["invoice"]), True
+        except TransactionConflict as conflict:
+            if "order" in conflict.failed and idempotency_key:
+                return _replay(services, order_id, fingerprint), False
+            if "domain" in conflict.failed:
+                raise ConflictError(f"the domain {verified.domain_name} is already ordered or hosted here",
+                                    code="domain_already_ordered", fields={"domain.name": "already ordered"})
+            if "sequence" not in conflict.failed:
+                raise
+    raise SequenceBusyError("too many concurrent orders; retry the same request")
+
+
+def _replay(services: Services, order_id: str, fingerprint: str) -> dict[str, Any]:
+    existing = services.store.get_order(order_id)
+    if existing is None or existing.request_fingerprint != fingerprint:
+        raise ConflictError("this Idempotency-Key was already used for a different order",
+                            code="idempotency_key_reused", fields={"Idempotency-Key": "use a new key"})
+    return order_view(existing, services.store.get_invoice(existing.invoice_id))
+
+
+def _rows(v: VerifiedOrder, ids: dict[str, str], sequence: int, fingerprint: str, now, prefix: str) -> dict:
+    at = utc_iso(now)
+    c = v.customer
+    customer = CustomerModel(
+        customer_id=ids["customer_id"], kind=c.kind, email=c.email, phone=c.phone, address=asdict(c.address),
+        legal_name=c.legal_name, first_name=c.first_name, last_name=c.last_name, siren=c.siren,
+        vat_number=c.vat_number, birth_date=c.birth_date.isoformat() if c.birth_date else None,
+        parental_authorisation_ref=c.parental_authorisation_ref, created_at=at)
+    order = OrderModel(
+        order_id=ids["order_id"], customer_id=ids["customer_id"], contract_id=ids["contract_id"],
+        invoice_id=ids["invoice_id"], status="awaiting_payment", plan=v.plan.id,
+        options=[o.id for o in v.options], billing_period="yearly", payment_method="card",
+        domain_name=v.domain_name, domain_action="register", registry=v.registry,
+        acceptance={"terms_version": v.acceptance.terms_version, "accepted_at": utc_iso(v.acceptance.accepted_at),
+                    "client_ip": v.acceptance.client_ip, "user_agent": v.acceptance.user_agent},
+        request_fingerprint=fingerprint, created_at=at, updated_at=at)
+    contract = ContractModel(
+        contract_id=ids["contract_id"], customer_id=ids["customer_id"], order_id=ids["order_id"],
+        invoice_id=ids["invoice_id"], status="awaiting_payment", plan=v.plan.id,
+        options=[o.id for o in v.options], domain_name=v.domain_name, storage_mb=v.storage_mb,
+        mailboxes=v.mailboxes, mysql_databases=v.mysql_databases, php=v.plan.php,
+        starts_on=v.starts_on.isoformat(), ends_on=v.ends_on.isoformat(), created_at=at, updated_at=at)
+    inv = v.invoice
+    invoice = InvoiceModel(
+        invoice_id=ids["invoice_id"], number=invoice_number(prefix, sequence), sequence=sequence,
+        customer_id=ids["customer_id"], order_id=ids["order_id"], contract_id=ids["contract_id"],
+        status="issued", lines=[{"code": l.code, "description": l.description, "quantity": l.quantity,
+                                 "unit_cents": l.unit_cents, "total_cents": l.total_cents} for l in inv.lines],
+        subtotal_cents=inv.subtotal_cents, vat_rate=str(inv.vat_rate), vat_cents=inv.vat_cents,
+        total_cents=inv.total_cents, currency=inv.currency, issue_date=inv.issue_date.isoformat(),
+        due_date=inv.due_date.isoformat(), late_penalty_rate_percent=str(inv.late_penalty_rate_percent),
+        recovery_indemnity_cents=inv.professional_recovery_indemnity_cents, created_at=at)
+    domain = DomainModel(domain_name=v.domain_name, contract_id=ids["contract_id"],
+                         customer_id=ids["customer_id"], registry=v.registry, action="register", created_at=at)
+    return {"customer": customer, "order": order, "contract": contract, "invoice": invoice, "domain": domain}
+
+
+def _evidence(v: VerifiedOrder, ids: dict[str, str], invoice: InvoiceModel, now, correlation_id: str) -> list:
+    common = dict(correlation_id=correlation_id, contract_id=ids["contract_id"], order_id=ids["order_id"])
+    cid, actor = ids["customer_id"], "customer"
+    return [
+        state_change(cid, now, actor, "order", ids["order_id"], None, "awaiting_payment",
+                     action="order.placed", terms_version=v.acceptance.terms_version,
+                     client_ip=v.acceptance.client_ip, user_agent=v.acceptance.user_agent,
+                     plan=v.plan.id, domain=v.domain_name, **common),
+        state_change(cid, now, actor, "contract", ids["contract_id"], None, "awaiting_payment",
+                     action="contract.concluded", starts_on=v.starts_on.isoformat(),
+                     ends_on=v.ends_on.isoformat(), **common),
+        state_change(cid, now, "system", "invoice", ids["invoice_id"], None, "issued", action="invoice.issued",
+                     number=invoice.number, total_cents=int(invoice.total_cents), **common),
+    ]

@@ -1,0 +1,144 @@
+"""Use case: apply a payment provider event exactly once (R27, R10, R31, R30)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..adapters.dynamo_store import TransactionConflict, new_alert, new_id
+from ..adapters.models import ContractModel, InvoiceModel, NodeCommandModel, PaymentModel
+from ..bootstrap import Services
+from ..contracts.node_messages import ProvisionSpace
+from ..contracts.payments import StripeEvent
+from ..domain.calendar import utc_iso
+from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.errors import NoCapacityError
+from ..domain.evidence import state_change
+from ..domain.placement import NodeCapacity, choose_node
+from ..observability import logger
+from .provisioning import dispatch
+
+SUCCEEDED = "payment_intent.succeeded"
+PLACEMENT_ATTEMPTS = 3
+
+
+def apply_payment_event(event: StripeEvent, services: Services, correlation_id: Optional[str] = None) -> str:
+    """R27: the event id is written in the same transaction as its effect, so a redelivered or
+    concurrent copy changes nothing; a copy arriving after a crash resumes the dispatch."""
+    if event.type != SUCCEEDED:
+        logger.info("payment event type not handled", event_type=event.type, event_id=event.id)
+        return "ignored"
+    intent = event.payment_intent()
+    invoice = services.store.get_invoice(intent.metadata.invoice_id) if intent.metadata.invoice_id else None
+    if invoice is None:
+        return _unapplied(event, services, None, "unknown_invoice",
+                          f"payment {intent.id} names no known invoice ({intent.metadata.invoice_id!r})")
+    if invoice.payment_event_id == event.id:
+        return _resume_dispatch(event.id, services, correlation_id)
+    if intent.amount != int(invoice.total_cents) or intent.currency.upper() != invoice.currency.upper():
+        return _unapplied(event, services, invoice, "amount_mismatch",
+                          f"payment {intent.id} of {intent.amount} {intent.currency.upper()} does not match invoice "
+                          f"{invoice.number} ({int(invoice.total_cents)} {invoice.currency})")
+    if invoice.status != "issued":
+        return _unapplied(event, services, invoice, "duplicate_payment",
+                          f"invoice {invoice.number} is already {invoice.status}; payment {intent.id} needs a refund")
+    contract = services.store.get_contract(invoice.contract_id)
+    for _ in range(PLACEMENT_ATTEMPTS):
+        outcome = _try_first_payment(event, services, invoice, contract, correlation_id)
+        if outcome != "retry_placement":
+            return outcome
+    raise NoCapacityError("node capacity kept changing during placement; will retry")
+
+
+def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
+                       correlation_id: Optional[str]) -> str:
+    s, now = services.settings, services.clock.now()
+    intent = event.payment_intent()
+    nodes = {n.node_id: n for n in services.store.nodes(s.node_pool)}
+    quota = int(contract.storage_mb)
+    try:
+        chosen = choose_node([NodeCapacity(n.node_id, int(n.free_mb), bool(n.drained)) for n in nodes.values()], quota)
+    except NoCapacityError:
+        services.store.put_alert(new_alert("no_node_capacity", f"no node can host {quota} MB for contract "
+                                           f"{contract.contract_id}; payment {event.id} waits", now,
+                                           alert_key=f"no_node_capacity#{event.id}", contract_id=contract.contract_id))
+        raise
+    node = nodes[chosen.node_id]
+    command_id = new_id("cmd")
+    command = ProvisionSpace(
+        node_id=node.node_id, correlation_id=correlation_id, command_id=command_id,
+        contract_id=contract.contract_id, domain=contract.domain_name, quota_mb=quota,
+        mailboxes=int(contract.mailboxes), mysql_databases=int(contract.mysql_databases), php=bool(contract.php),
+        issued_at=now)
+    command_row = NodeCommandModel(
+        command_id=command_id, node_id=node.node_id, queue_url=node.queue_url, contract_id=contract.contract_id,
+        customer_id=contract.customer_id, type=command.type, payload=command.model_dump(mode="json"),
+        status="pending", issued_at=utc_iso(now), pending_pool=s.node_pool, attempts=0)
+    payment = PaymentModel(
+        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="applied",
+        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
+        provider_reference=intent.id, contract_id=contract.contract_id, command_id=command_id,
+        received_at=utc_iso(now))
+    new_state = next_state(contract.status, ContractEvent.PAYMENT_RECEIVED)
+    cid, actor = contract.customer_id, "payment_provider:stripe"
+    common = dict(correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id)
+    evidence = [
+        state_change(cid, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
+                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+        state_change(cid, now, actor, "order", invoice.order_id, "awaiting_payment", "paid", **common),
+        state_change(cid, now, "system", "contract", contract.contract_id, contract.status, new_state.value,
+                     node_id=node.node_id, **common),
+        state_change(cid, now, "system", "node_command", command_id, None, "pending",
+                     action="node_command.issued", type=command.type, node_id=node.node_id, **common),
+    ]
+    try:
+        services.store.apply_first_payment(
+            payment=payment, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
+            contract_id=contract.contract_id, node=node, quota_mb=quota, command=command_row, evidence=evidence,
+            accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now)
+    except TransactionConflict as conflict:
+        if "payment" in conflict.failed:
+            return _resume_dispatch(event.id, services, correlation_id)
+        if "invoice" in conflict.failed:
+            return _unapplied(event, services, invoice, "duplicate_payment",
+                              f"invoice {invoice.number} was paid by another event; payment {intent.id} needs a refund")
+        if "contract" in conflict.failed or "order" in conflict.failed:
+            return _unapplied(event, services, invoice, "contract_not_payable",
+                              f"contract {contract.contract_id} cannot take a first payment; payment {intent.id} "
+                              "needs a refund or an operator decision")
+        if "node" in conflict.failed:
+            return "retry_placement"
+        raise
+    logger.info("payment applied", event_id=event.id, invoice_id=invoice.invoice_id,
+                contract_id=contract.contract_id, node_id=node.node_id)
+    dispatch(command_row, services, correlation_id)
+    return "applied"
+
+
+def _resume_dispatch(event_id: str, services: Services, correlation_id: Optional[str]) -> str:
+    """A copy of an applied event: if the crash came before the send, send now."""
+    payment = services.store.get_payment(event_id)
+    command = services.store.get_command(payment.command_id) if payment and payment.command_id else None
+    if command is not None and command.status == "pending":
+        dispatch(command, services, correlation_id)
+    logger.info("payment event already applied", event_id=event_id)
+    return "duplicate"
+
+
+def _unapplied(event: StripeEvent, services: Services, invoice: Optional[InvoiceModel], outcome: str,
+               message: str) -> str:
+    """R27: a payment that activates nothing is still recorded, flagged and alerted, once."""
+    now = services.clock.now()
+    intent = event.payment_intent()
+    payment = PaymentModel(
+        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome=outcome,
+        invoice_id=intent.metadata.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
+        provider_reference=intent.id, contract_id=invoice.contract_id if invoice else None, received_at=utc_iso(now))
+    alert = new_alert(f"payment_{outcome}", message, now, payment_event_id=event.id,
+                      invoice_id=intent.metadata.invoice_id)
+    evidence = [] if invoice is None else [
+        state_change(invoice.customer_id, now, "payment_provider:stripe", "payment", event.id, None, outcome,
+                     action=f"payment.{outcome}", amount_cents=intent.amount, invoice_id=invoice.invoice_id,
+                     contract_id=invoice.contract_id, order_id=invoice.order_id)]
+    if not services.store.record_unapplied_payment(payment, alert, evidence):
+        return "duplicate"
+    logger.warning("payment not applied", event_id=event.id, outcome=outcome)
+    return outcome

@@ -1,0 +1,114 @@
+"""Use cases around node commands (R30, R31): dispatch, results, dead letters, redispatch."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Optional
+
+from ..adapters.dynamo_store import TransactionConflict, new_alert
+from ..adapters.models import NodeCommandModel
+from ..bootstrap import Services
+from ..contracts.node_messages import CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned
+from ..domain.contracts import ContractEvent, ContractState, states_accepting
+from ..domain.evidence import state_change
+from ..observability import logger
+
+NODE_ACTOR = "node:{}"
+
+
+def dispatch(command: NodeCommandModel, services: Services, correlation_id: Optional[str] = None) -> None:
+    """Send a stored command to its node's queue. Safe to repeat: nodes apply a command id once."""
+    services.queues.send(queue_url=command.queue_url, body=_command_body(command),
+                         correlation_id=correlation_id)
+    logger.info("node command dispatched", command_id=command.command_id, node_id=command.node_id)
+
+
+def _command_body(command: NodeCommandModel) -> str:
+    return ProvisionSpace.model_validate(command.payload).model_dump_json()
+
+
+def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
+    """R30: the node confirmed; the contract becomes active (once)."""
+    command = services.store.get_command(msg.command_id)
+    if command is None or command.status == "succeeded":
+        return "ignored"
+    now = services.clock.now()
+    before = ContractState.PROVISIONING_FAILED.value if command.status == "failed" else ContractState.PROVISIONING.value
+    actor = NODE_ACTOR.format(msg.node_id)
+    evidence = [
+        state_change(command.customer_id, now, actor, "node_command", command.command_id, command.status,
+                     "succeeded", correlation_id=msg.correlation_id, contract_id=command.contract_id,
+                     node_id=msg.node_id),
+        state_change(command.customer_id, now, actor, "contract", command.contract_id, before,
+                     ContractState.ACTIVE.value, correlation_id=msg.correlation_id,
+                     contract_id=command.contract_id, node_id=msg.node_id),
+    ]
+    try:
+        services.store.complete_command(
+            command=command, contract_state=ContractState.ACTIVE.value,
+            accepting_states=[s.value for s in states_accepting(ContractEvent.SPACE_PROVISIONED)],
+            alert=None, command_status="succeeded", error=None, evidence=evidence, now=now)
+    except TransactionConflict as conflict:
+        logger.info("space provisioned changed nothing", command_id=msg.command_id, failed=sorted(conflict.failed))
+        return "ignored"
+    logger.info("contract active", contract_id=command.contract_id, node_id=msg.node_id)
+    return "applied"
+
+
+def on_command_failed(msg: CommandFailed, services: Services) -> str:
+    """R30: one failed try is recorded; the queue retries it with backoff."""
+    command = services.store.get_command(msg.command_id)
+    if command is None or command.status != "pending":
+        return "ignored"
+    now = services.clock.now()
+    entry = state_change(command.customer_id, now, NODE_ACTOR.format(msg.node_id), "node_command",
+                         command.command_id, "pending", "pending", action="node_command.attempt_failed",
+                         correlation_id=msg.correlation_id, contract_id=command.contract_id,
+                         attempt=msg.attempt, error=msg.error)
+    try:
+        services.store.record_command_attempt(command.command_id, msg.attempt, msg.error, [entry])
+    except TransactionConflict:
+        return "ignored"
+    logger.warning("node command attempt failed", command_id=msg.command_id, attempt=msg.attempt, error=msg.error)
+    return "applied"
+
+
+def on_command_dead_lettered(command_id: str, services: Services, correlation_id: Optional[str]) -> str:
+    """R30: tries exhausted: the command and contract show the failure and operators get an alert."""
+    command = services.store.get_command(command_id)
+    if command is None or command.status != "pending":
+        return "ignored"
+    now = services.clock.now()
+    error = command.last_error or "the node did not apply the command after every try"
+    alert = new_alert("provisioning_failed", f"command {command_id} for contract {command.contract_id} "
+                      f"reached the dead-letter queue: {error}", now, command_id=command_id,
+                      contract_id=command.contract_id, node_id=command.node_id)
+    evidence = [
+        state_change(command.customer_id, now, "system", "node_command", command_id, "pending", "failed",
+                     correlation_id=correlation_id, contract_id=command.contract_id, error=error),
+        state_change(command.customer_id, now, "system", "contract", command.contract_id,
+                     ContractState.PROVISIONING.value, ContractState.PROVISIONING_FAILED.value,
+                     correlation_id=correlation_id, contract_id=command.contract_id, error=error),
+    ]
+    try:
+        services.store.complete_command(
+            command=command, contract_state=ContractState.PROVISIONING_FAILED.value,
+            accepting_states=[s.value for s in states_accepting(ContractEvent.PROVISIONING_FAILED)],
+            alert=alert, command_status="failed", error=error, evidence=evidence, now=now)
+    except TransactionConflict:
+        return "ignored"
+    logger.error("provisioning failed", command_id=command_id, contract_id=command.contract_id, error=error)
+    return "applied"
+
+
+def on_node_heartbeat(msg: NodeHeartbeat, services: Services) -> str:
+    services.store.node_seen(services.settings.node_pool, msg.node_id, msg.sent_at, msg.http_address)
+    return "applied"
+
+
+def redispatch_pending(services: Services) -> int:
+    """Resume dispatches lost to a crash between the payment write and the send (outbox sweep)."""
+    cutoff = services.clock.now() - timedelta(seconds=services.settings.command_redispatch_after_seconds)
+    pending = services.store.pending_commands(services.settings.node_pool, cutoff)
+    for command in pending:
+        dispatch(command, services)
+    return len(pending)
