@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
 
@@ -38,8 +37,8 @@ class TransactionConflict(Exception):
 class _Tx:
     """A TransactWrite whose items carry labels, so a cancellation says which condition failed."""
 
-    def __init__(self, region: str) -> None:
-        self._tx = TransactWrite(connection=Connection(region=region))
+    def __init__(self, connection: Connection) -> None:
+        self._tx = TransactWrite(connection=connection)
         self._labels: list[str] = []
 
     def save(self, label: str, model: Any, condition: Any = None) -> None:
@@ -80,12 +79,15 @@ def evidence_to_dict(item: EvidenceModel) -> dict[str, Any]:
                                            "before", "after", "correlation_id", "contract_id", "order_id")}
 
 
-@dataclass
 class DynamoStore:
-    region: str
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._connection: Optional[Connection] = None
 
     def _tx(self) -> _Tx:
-        return _Tx(self.region)
+        if self._connection is None:  # one botocore client per process, made on first use
+            self._connection = Connection(region=self.region)
+        return _Tx(self._connection)
 
     def _append_evidence(self, tx: _Tx, entries: Sequence[EvidenceEntry]) -> None:
         for i, entry in enumerate(entries):

@@ -44,3 +44,17 @@ def list_alerts():
     if denied:
         return denied
     return json_response({"alerts": svc.store.open_alerts()})
+
+
+@bp.route("/admin/invoices/{invoice_id}", methods=["GET"])
+def get_invoice(invoice_id: str):
+    """An invoice as issued (R22): number, lines, VAT, due date, penalty rate, payment."""
+    from ..service.admin_views import invoice_view
+    svc = services()
+    denied = operator_denied(bp.current_request.headers, svc.settings.operator_api_key)
+    if denied:
+        return denied
+    view = invoice_view(svc.store.get_invoice(invoice_id))
+    if view is None:
+        return error_response(404, "invoice_not_found", f"no invoice {invoice_id}")
+    return json_response(view)

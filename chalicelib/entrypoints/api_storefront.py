@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from ..bootstrap import services
 from ..domain.errors import DomainError
+from ..observability import logger
 from .http import domain_error_response, json_response, parse_json_body, pydantic_error_response
 
 bp = Blueprint(__name__)
@@ -35,7 +36,7 @@ def place_order():
         identity = request.context.get("identity") or {}
         order = body.to_domain(client_ip=identity.get("sourceIp") or "unknown",
                                user_agent=request.headers.get("user-agent") or identity.get("userAgent") or "")
-        view, created = place(order, services(), correlation_id=request.context.get("requestId", ""),
+        view, created = place(order, services(), correlation_id=logger.get_correlation_id() or "",
                               idempotency_key=request.headers.get("idempotency-key"))
     except ValidationError as exc:
         return pydantic_error_response(exc)

@@ -15,8 +15,8 @@ _S = settings()
 
 
 def _correlation_id(record: Any) -> Optional[str]:
-    attribute = (record.message_attributes or {}).get("correlation_id")
-    return attribute.string_value if attribute else None
+    attributes = record.message_attributes  # its .get() returns raw dicts; [] returns typed values
+    return attributes["correlation_id"].string_value if "correlation_id" in attributes else None
 
 
 def _batch(event: Any, record_handler: Callable[[Any], Any]) -> dict:
@@ -24,8 +24,12 @@ def _batch(event: Any, record_handler: Callable[[Any], Any]) -> dict:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(record: Any) -> Any:
-        logger.set_correlation_id(_correlation_id(record) or record.message_id)
-        return record_handler(record)
+        try:
+            logger.set_correlation_id(_correlation_id(record) or record.message_id)
+            return record_handler(record)
+        except Exception:
+            logger.exception("record failed; it returns to its queue", message_id=record.message_id)
+            raise
 
     return process_partial_response(event=event.to_dict(), record_handler=handle, processor=processor,
                                     context=event.context)

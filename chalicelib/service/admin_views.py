@@ -6,7 +6,7 @@ from typing import Any, Optional
 from ..bootstrap import Services
 
 
-def _invoice(invoice: Any) -> Optional[dict[str, Any]]:
+def invoice_view(invoice: Any) -> Optional[dict[str, Any]]:
     if invoice is None:
         return None
     return {"id": invoice.invoice_id, "number": invoice.number, "status": invoice.status,
@@ -31,7 +31,7 @@ def contract_view(contract_id: str, services: Services) -> Optional[dict[str, An
         "provisioning": None if command is None else {
             "command_id": command.command_id, "status": command.status, "attempts": int(command.attempts),
             "last_error": command.last_error, "issued_at": command.issued_at, "completed_at": command.completed_at},
-        "invoice": _invoice(store.get_invoice(contract.invoice_id)),
+        "invoice": invoice_view(store.get_invoice(contract.invoice_id)),
         "evidence": store.evidence_for(contract.customer_id, contract_id=contract_id),
     }
 
@@ -49,6 +49,6 @@ def order_admin_view(order_id: str, services: Services) -> Optional[dict[str, An
         "domain_action": order.domain_action, "registry": order.registry,
         "billing_period": order.billing_period, "payment_method": order.payment_method,
         "node_id": contract.node_id if contract else None, "acceptance": order.acceptance.as_dict(),
-        "invoice": _invoice(store.get_invoice(order.invoice_id)),
+        "invoice": invoice_view(store.get_invoice(order.invoice_id)),
         "evidence": store.evidence_for(order.customer_id, order_id=order_id),
     }

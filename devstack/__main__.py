@@ -1,0 +1,47 @@
+"""make run: the whole system locally on its embedded default. Ctrl-C stops everything."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from .stack import DEFAULT_OPERATOR_KEY, DEFAULT_WEBHOOK_SECRET, ROOT, Stack
+
+
+def main() -> None:
+    env = os.environ.get
+    stack = Stack(
+        workdir=Path(env("DEVSTACK_DIR", str(ROOT / ".devstack"))),
+        api_port=int(env("API_PORT", "8000")), node_http_port=int(env("NODE_HTTP_PORT", "8080")),
+        endpoint=env("AWS_ENDPOINT_URL") or None, dynamodb_endpoint=env("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        webhook_secret=env("PAYMENT_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET),
+        operator_key=env("OPERATOR_API_KEY", DEFAULT_OPERATOR_KEY),
+        node_fail_domains=env("NODEAGENT_FAIL_DOMAINS", ""))
+    started_emulator = stack.endpoint is None
+    print("starting soho-backoffice devstack ...", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        print(f"""
+soho-backoffice is running
+  API                 {stack.api_url}   (GET /health, GET /catalog, POST /orders)
+  hosting node        {stack.node_url}   (sites by Host header)
+  AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}
+  operator key        {stack.operator_key}   (Authorization: Bearer ...)
+  webhook secret      {stack.webhook_secret}
+  logs                {stack.workdir / 'logs'}
+  pay an invoice      AWS_ENDPOINT_URL={stack.endpoint} .venv/bin/python -m devstack.pay <invoice_id>
+Ctrl-C stops everything.""", flush=True)
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(1)
+        print("a component exited; stopping (see logs)", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

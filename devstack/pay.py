@@ -1,0 +1,76 @@
+"""python -m devstack.pay <invoice_id>: send a correctly signed Stripe `payment_intent.succeeded`
+for that invoice's amount to the local API, as the payment provider would.
+
+Options: --times N (deliver the same event N times), --amount CENTS (override, to test mismatches),
+--event-id ID. Uses API_URL (default http://127.0.0.1:$API_PORT), OPERATOR_API_KEY and
+PAYMENT_WEBHOOK_SECRET with the devstack defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import urllib.request
+import uuid
+from typing import Optional
+
+from .stack import DEFAULT_OPERATOR_KEY, DEFAULT_WEBHOOK_SECRET
+
+
+def payment_succeeded_event(invoice_id: str, amount_cents: int, currency: str = "eur",
+                            event_id: Optional[str] = None) -> bytes:
+    intent_id = f"pi_{uuid.uuid4().hex[:24]}"
+    event = {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "api_version": "2024-06-20",
+        "created": int(time.time()), "livemode": False, "type": "payment_intent.succeeded",
+        "data": {"object": {"id": intent_id, "object": "payment_intent", "amount": amount_cents,
+                            "amount_received": amount_cents, "currency": currency.lower(), "status": "succeeded",
+                            "metadata": {"invoice_id": invoice_id}}},
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def sign(payload: bytes, secret: str, timestamp: Optional[int] = None) -> str:
+    import stripe
+    return stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, timestamp=timestamp)
+
+
+def post_webhook(api_url: str, payload: bytes, signature: str) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{api_url}/webhooks/payments", data=payload, method="POST", headers={
+        "Content-Type": "application/json", "Stripe-Signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def invoice(api_url: str, invoice_id: str, operator_key: str) -> dict:
+    request = urllib.request.Request(f"{api_url}/admin/invoices/{invoice_id}",
+                                     headers={"Authorization": f"Bearer {operator_key}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def main() -> None:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="devstack.pay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("invoice_id")
+    parser.add_argument("--times", type=int, default=1)
+    parser.add_argument("--amount", type=int, default=None)
+    parser.add_argument("--event-id", default=None)
+    parser.add_argument("--api", default=env("API_URL", f"http://127.0.0.1:{env('API_PORT', '8000')}"))
+    args = parser.parse_args()
+    secret = env("PAYMENT_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
+    found = invoice(args.api, args.invoice_id, env("OPERATOR_API_KEY", DEFAULT_OPERATOR_KEY))
+    amount = found["total_cents"] if args.amount is None else args.amount
+    payload = payment_succeeded_event(args.invoice_id, amount, found["currency"], args.event_id)
+    for _ in range(args.times):
+        status, body = post_webhook(args.api, payload, sign(payload, secret))
+        print(status, json.dumps(body))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""The whole system on one machine: AWS emulator, API, event runner, one hosting node.
+
+Used by `make run` (python -m devstack) and by the e2e tests. Every process it starts is a
+child it stops by PID.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WEBHOOK_SECRET = "whsec_local_dev_secret"
+DEFAULT_OPERATOR_KEY = "op_local_dev_key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str, proc: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def http_ok(url: str, headers: Optional[dict] = None) -> bool:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    api_port: int = 8000
+    node_http_port: int = 8080
+    endpoint: Optional[str] = None          # an existing AWS-compatible endpoint; None starts moto server
+    dynamodb_endpoint: Optional[str] = None  # e.g. DynamoDB Local, paired with endpoint
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    operator_key: str = DEFAULT_OPERATOR_KEY
+    node_id: str = "node-local-1"
+    resource_prefix: str = "soho-dev"
+    node_fail_domains: str = ""
+    node_retry_base_seconds: int = 1
+    node_max_receive_count: Optional[int] = None
+    python: str = sys.executable
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def node_url(self) -> str:
+        return f"http://127.0.0.1:{self.node_http_port}"
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.workdir / "logs" / f"{name}.log", "ab")
+        proc = subprocess.Popen([self.python, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.processes[name] = proc
+        return proc
+
+    def start(self, timeout: float = 90) -> "Stack":
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
+        if self.endpoint is None:
+            port = free_port()
+            self.endpoint = f"http://127.0.0.1:{port}"
+            self.env = dict(os.environ)
+            moto = self._spawn("moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+            wait_for(lambda: http_ok(f"{self.endpoint}/moto-api/"), 60, "moto server", moto)
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-west-3"),
+            "SOHO_STAGE": "local", "SOHO_LOCAL_MODE": "1", "SOHO_RESOURCE_PREFIX": self.resource_prefix,
+            "PAYMENT_WEBHOOK_SECRET": self.webhook_secret, "OPERATOR_API_KEY": self.operator_key,
+            "SOHO_NODE_HEARTBEAT_STALE_SECONDS": "15", "PYTHONUNBUFFERED": "1",
+        }
+        if self.dynamodb_endpoint:
+            self.env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+        args = ["-m", "devstack.bootstrap_resources", "--node-id", self.node_id,
+                "--node-http-address", self.node_url]
+        if self.node_max_receive_count:
+            args += ["--node-max-receive-count", str(self.node_max_receive_count)]
+        out = subprocess.run([self.python, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                             timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"resource bootstrap failed:\n{out.stderr}")
+        queues = json.loads(out.stdout.strip().splitlines()[-1])
+        api = self._spawn("api", ["-m", "devstack.api", "--port", str(self.api_port)])
+        self._spawn("runner", ["-m", "devstack.runner"])
+        node_root = self.workdir / "node" / self.node_id
+        self._spawn("node", [
+            "-m", "nodeagent", "--node-id", self.node_id, "--commands-queue-url", queues["node_commands"],
+            "--results-queue-url", queues["node_results"], "--root", str(node_root),
+            "--http-port", str(self.node_http_port), "--retry-base-seconds", str(self.node_retry_base_seconds),
+            "--heartbeat-seconds", "2", "--wait-seconds", "2", "--fail-domains", self.node_fail_domains])
+        wait_for(lambda: http_ok(f"{self.api_url}/health"), timeout, "GET /health", api)
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir}/logs/{name}.log")
+
+    def stop(self) -> None:
+        """Stop every child by PID, the emulator last: SIGTERM to its process group, SIGKILL after a
+        grace period."""
+        for name in [n for n in self.processes if n != "moto"] + ["moto"]:
+            proc = self.processes.pop(name, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)

@@ -1,0 +1,55 @@
+"""python -m nodeagent --node-id ID --commands-queue-url URL --results-queue-url URL --root DIR --http-port N"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from pathlib import Path
+
+import boto3
+
+from .agent import NodeAgent
+from .http_server import make_server, serve_in_background
+from .spaces import SpaceStore
+
+
+def main(argv: list[str] | None = None) -> None:
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="nodeagent", description=__doc__)
+    p.add_argument("--node-id", default=env("NODEAGENT_NODE_ID"), required=not env("NODEAGENT_NODE_ID"))
+    p.add_argument("--commands-queue-url", default=env("NODEAGENT_COMMANDS_QUEUE_URL"))
+    p.add_argument("--results-queue-url", default=env("NODEAGENT_RESULTS_QUEUE_URL"))
+    p.add_argument("--root", default=env("NODEAGENT_ROOT", "/var/lib/soho-node"))
+    p.add_argument("--http-host", default=env("NODEAGENT_HTTP_HOST", "127.0.0.1"))
+    p.add_argument("--http-port", type=int, default=int(env("NODEAGENT_HTTP_PORT", "8080")))
+    p.add_argument("--retry-base-seconds", type=int, default=int(env("NODEAGENT_RETRY_BASE_SECONDS", "5")))
+    p.add_argument("--heartbeat-seconds", type=int, default=int(env("NODEAGENT_HEARTBEAT_SECONDS", "10")))
+    p.add_argument("--wait-seconds", type=int, default=int(env("NODEAGENT_WAIT_SECONDS", "5")))
+    p.add_argument("--fail-domains", default=env("NODEAGENT_FAIL_DOMAINS", ""),
+                   help="comma-separated glob patterns of domains whose commands fail (drills and tests)")
+    args = p.parse_args(argv)
+    if not args.commands_queue_url or not args.results_queue_url:
+        p.error("--commands-queue-url and --results-queue-url are required")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s nodeagent %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    store = SpaceStore(Path(args.root), fail_domains=args.fail_domains.split(","))
+    server = make_server(store, args.http_host, args.http_port)
+    serve_in_background(server)
+    agent = NodeAgent(node_id=args.node_id, sqs=boto3.client("sqs"), commands_url=args.commands_queue_url,
+                      results_url=args.results_queue_url, store=store,
+                      http_address=f"http://{args.http_host}:{server.server_address[1]}",
+                      retry_base_seconds=args.retry_base_seconds, heartbeat_seconds=args.heartbeat_seconds,
+                      wait_seconds=args.wait_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
+    try:
+        agent.run(on_ready=lambda: logging.info("node %s serving sites on %s", args.node_id, agent.http_address))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stopping.set()
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

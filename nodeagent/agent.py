@@ -1,0 +1,101 @@
+"""The node agent's loop: long-poll the node's queue, apply, reply, heartbeat (R30)."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from pydantic import ValidationError
+
+from chalicelib.contracts.node_messages import (CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned,
+                                                node_command_adapter)
+
+from .spaces import CommandError, SpaceStore
+
+log = logging.getLogger("nodeagent")
+MAX_BACKOFF_SECONDS = 900
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NodeAgent:
+    def __init__(self, *, node_id: str, sqs: Any, commands_url: str, results_url: str, store: SpaceStore,
+                 http_address: str, retry_base_seconds: int = 5, heartbeat_seconds: int = 10,
+                 wait_seconds: int = 5, clock: Callable[[], datetime] = _now) -> None:
+        self.node_id, self.sqs, self.store = node_id, sqs, store
+        self.commands_url, self.results_url = commands_url, results_url
+        self.http_address = http_address
+        self.retry_base_seconds, self.heartbeat_seconds = retry_base_seconds, heartbeat_seconds
+        self.wait_seconds, self.clock = wait_seconds, clock
+        self.stopping = threading.Event()
+
+    def reply(self, message: Any) -> None:
+        attributes = {}
+        if getattr(message, "correlation_id", None):
+            attributes["correlation_id"] = {"DataType": "String", "StringValue": message.correlation_id}
+        self.sqs.send_message(QueueUrl=self.results_url, MessageBody=message.model_dump_json(),
+                              MessageAttributes=attributes)
+
+    def heartbeat(self) -> None:
+        self.reply(NodeHeartbeat(node_id=self.node_id, sent_at=self.clock(), http_address=self.http_address,
+                                 sites=self.store.count()))
+
+    def handle(self, message: dict) -> None:
+        """Apply one queue message. Delete it only after the reply is sent; on failure, report the
+        try and push the next one back with exponential backoff (the redrive policy bounds tries)."""
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            command = node_command_adapter.validate_python(json.loads(message["Body"]))
+        except (ValidationError, ValueError) as exc:
+            log.error("unreadable command left for the dead-letter queue: %s", exc)
+            return
+        try:
+            if not isinstance(command, ProvisionSpace):
+                raise CommandError(f"unsupported command {command.type}")
+            outcome = self.store.provision(command)
+            self.reply(SpaceProvisioned(node_id=self.node_id, correlation_id=command.correlation_id,
+                                        command_id=command.command_id, contract_id=outcome.contract_id,
+                                        domain=outcome.domain, completed_at=self.clock()))
+            log.info("applied %s %s%s", command.type, command.command_id, " (replay)" if outcome.replayed else "")
+        except (CommandError, OSError) as exc:
+            self.reply(CommandFailed(node_id=self.node_id, correlation_id=command.correlation_id,
+                                     command_id=command.command_id, contract_id=command.contract_id,
+                                     error=str(exc), attempt=attempt, failed_at=self.clock()))
+            backoff = min(self.retry_base_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+            self.sqs.change_message_visibility(QueueUrl=self.commands_url,
+                                               ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=backoff)
+            log.warning("command %s failed (try %d, next in %ds): %s", command.command_id, attempt, backoff, exc)
+            return
+        self.sqs.delete_message(QueueUrl=self.commands_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def poll_once(self) -> int:
+        answer = self.sqs.receive_message(QueueUrl=self.commands_url, MaxNumberOfMessages=10,
+                                          WaitTimeSeconds=self.wait_seconds,
+                                          AttributeNames=["ApproximateReceiveCount"], MessageAttributeNames=["All"])
+        messages = answer.get("Messages", [])
+        for message in messages:
+            self.handle(message)
+        return len(messages)
+
+    def _heartbeats(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.heartbeat()
+            except Exception as exc:  # keep beating through emulator restarts
+                log.warning("heartbeat failed: %s", exc)
+            self.stopping.wait(self.heartbeat_seconds)
+
+    def run(self, on_ready: Optional[Callable[[], None]] = None) -> None:
+        threading.Thread(target=self._heartbeats, name="node-heartbeat", daemon=True).start()
+        if on_ready:
+            on_ready()
+        while not self.stopping.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:
+                log.exception("poll failed: %s", exc)
+                self.stopping.wait(1)
