@@ -51,11 +51,16 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         d = cls()
+        local_mode = _flag(env.get("SOHO_LOCAL_MODE", "1"))
+        missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY") if not env.get(k)]
+        if not local_mode and missing:
+            # The built-in defaults are public development values: never run a real stage on them.
+            raise RuntimeError(f"{', '.join(missing)} must be set outside local mode")
         return cls(
             stage=env.get("SOHO_STAGE", d.stage),
             region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", d.region)),
             resource_prefix=env.get("SOHO_RESOURCE_PREFIX", d.resource_prefix),
-            local_mode=_flag(env.get("SOHO_LOCAL_MODE", "1")),
+            local_mode=local_mode,
             payment_webhook_secret=env.get("PAYMENT_WEBHOOK_SECRET", d.payment_webhook_secret),
             operator_api_key=env.get("OPERATOR_API_KEY", d.operator_api_key),
             stripe_tolerance_seconds=int(env.get("STRIPE_TOLERANCE_SECONDS", d.stripe_tolerance_seconds)),

@@ -35,26 +35,31 @@ class TransactionConflict(Exception):
 
 
 class _Tx:
-    """A TransactWrite whose items carry labels, so a cancellation says which condition failed."""
+    """A TransactWrite whose items carry labels, so a cancellation says which condition failed.
+
+    PynamoDB sends puts before updates whatever the call order, and DynamoDB reports
+    cancellation reasons in request order, so labels are kept in that same order."""
 
     def __init__(self, connection: Connection) -> None:
         self._tx = TransactWrite(connection=connection)
-        self._labels: list[str] = []
+        self._put_labels: list[str] = []
+        self._update_labels: list[str] = []
 
     def save(self, label: str, model: Any, condition: Any = None) -> None:
-        self._labels.append(label)
+        self._put_labels.append(label)
         self._tx.save(model, condition=condition)
 
     def update(self, label: str, model: Any, actions: list, condition: Any = None) -> None:
-        self._labels.append(label)
+        self._update_labels.append(label)
         self._tx.update(model, actions=actions, condition=condition)
 
     def commit(self) -> None:
         try:
             self._tx._commit()
         except TransactWriteError as exc:
+            labels = self._put_labels + self._update_labels
             reasons = exc.cancellation_reasons or []
-            failed = {label for label, reason in zip(self._labels, reasons)
+            failed = {label for label, reason in zip(labels, reasons)
                       if reason is not None and reason.code == "ConditionalCheckFailed"}
             if not failed:
                 raise

@@ -54,3 +54,41 @@ def client(services):
     from app import app
     with Client(app) as test_client:
         yield test_client
+
+
+def queue_messages(queue_url: str, max_rounds: int = 5) -> list[dict]:
+    """Receive (and delete) everything visible on a queue."""
+    import boto3
+    sqs = boto3.client("sqs", region_name=settings().region)
+    found: list[dict] = []
+    for _ in range(max_rounds):
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        found += batch
+    return found
+
+
+def sqs_lambda_event(bodies: list[str], queue: str = "q", correlation_id: str | None = None) -> dict:
+    """An SQS event as Lambda delivers it, built by the devstack runner's own builder."""
+    import uuid
+
+    from devstack.runner import sqs_event
+    attributes = {"correlation_id": {"DataType": "String", "StringValue": correlation_id}} if correlation_id else {}
+    return sqs_event([{"MessageId": str(uuid.uuid4()), "ReceiptHandle": f"rh-{i}", "Body": body,
+                       "Attributes": {"ApproximateReceiveCount": "1"}, "MessageAttributes": attributes}
+                      for i, body in enumerate(bodies)], f"arn:aws:sqs:eu-west-3:123456789012:{queue}", "eu-west-3")
+
+
+@pytest.fixture
+def placed_order(client):
+    import json
+
+    from tests.helpers import professional_order
+    answer = client.http.post("/orders", body=json.dumps(professional_order()),
+                              headers={"Content-Type": "application/json"})
+    assert answer.status_code == 201
+    return json.loads(answer.body)

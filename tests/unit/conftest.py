@@ -8,3 +8,11 @@ def _no_sockets():
     disable_socket()
     yield
     enable_socket()
+
+
+# Hypothesis: no example database written into the working tree, no per-example deadline
+# (a loaded CI machine must not turn a correct property into a flaky failure).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("unit", database=None, deadline=None)
+_hypothesis_settings.load_profile("unit")
