@@ -26,6 +26,7 @@ class CustomerModel(Model):
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
     siren = UnicodeAttribute(null=True)
+    siret = UnicodeAttribute(null=True)
     vat_number = UnicodeAttribute(null=True)
     birth_date = UnicodeAttribute(null=True)
     parental_authorisation_ref = UnicodeAttribute(null=True)

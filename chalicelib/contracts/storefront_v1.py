@@ -31,6 +31,7 @@ class CustomerV1(_Strict):
     first_name: Optional[str] = Field(default=None, max_length=100)
     last_name: Optional[str] = Field(default=None, max_length=100)
     siren: Optional[str] = Field(default=None, max_length=20)
+    siret: Optional[str] = Field(default=None, max_length=20)
     vat_number: Optional[str] = Field(default=None, max_length=20)
     email: EmailStr
     phone: str = Field(min_length=6, max_length=32, pattern=r"^\+?[0-9 .()-]+$")
@@ -63,7 +64,7 @@ class OrderRequestV1(_Strict):
         return OrderInput(
             customer=CustomerInput(
                 kind=c.kind, legal_name=c.legal_name, first_name=c.first_name, last_name=c.last_name,
-                siren=c.siren, vat_number=c.vat_number, email=str(c.email).lower(), phone=c.phone,
+                siren=c.siren, siret=c.siret, vat_number=c.vat_number, email=str(c.email).lower(), phone=c.phone,
                 address=AddressInput(**c.address.model_dump()), birth_date=c.birth_date,
                 parental_authorisation_ref=c.parental_authorisation.document_ref
                 if c.parental_authorisation else None),

@@ -57,7 +57,9 @@ class Catalog:
                 for p in self.plans.values()
             ],
             "options": [
-                {"id": o.id, "name": o.name, "yearly_price_cents": o.yearly_price_cents}
+                {"id": o.id, "name": o.name, "yearly_price_cents": o.yearly_price_cents,
+                 "adds": {"storage_mb": o.storage_mb, "mailboxes": o.mailboxes,
+                          "mysql_databases": o.mysql_databases}}
                 for o in self.options.values()
             ],
         }

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Optional
 
 from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
 from stdnum.fr import tva as fr_tva
 
 from .billing import InvoiceDraft, draft_invoice, yearly_lines
@@ -40,6 +41,7 @@ class CustomerInput:
     first_name: Optional[str] = None
     last_name: Optional[str] = None
     siren: Optional[str] = None
+    siret: Optional[str] = None
     vat_number: Optional[str] = None
     birth_date: Optional[date] = None
     parental_authorisation_ref: Optional[str] = None
@@ -102,6 +104,13 @@ def verify_customer(customer: CustomerInput, today: date) -> CustomerInput:
             raise RuleViolationError(f"SIREN '{customer.siren}' is invalid: 9 digits with a valid Luhn key",
                                      code="invalid_siren", fields={"customer.siren": "invalid SIREN"})
         siren = fr_siren.compact(customer.siren)
+        siret = None
+        if customer.siret:
+            siret = fr_siret.compact(customer.siret)
+            if not fr_siret.is_valid(siret) or siret[:9] != siren:
+                raise RuleViolationError(
+                    f"SIRET '{customer.siret}' is invalid or does not belong to SIREN {siren}",
+                    code="invalid_siret", fields={"customer.siret": "14 digits, valid key, starting with the SIREN"})
         vat = None
         if customer.vat_number:
             digits = fr_tva.compact(customer.vat_number)  # key + SIREN, without "FR"
@@ -110,7 +119,7 @@ def verify_customer(customer: CustomerInput, today: date) -> CustomerInput:
                 raise RuleViolationError(
                     f"VAT number '{customer.vat_number}' is invalid or does not match SIREN {siren}",
                     code="invalid_vat_number", fields={"customer.vat_number": "key must match the SIREN"})
-        return replace(customer, siren=siren, vat_number=vat, first_name=None, last_name=None,
+        return replace(customer, siren=siren, siret=siret, vat_number=vat, first_name=None, last_name=None,
                         birth_date=None)
     missing = {f"customer.{name}": "required" for name in ("first_name", "last_name", "birth_date")
                if not getattr(customer, name)}
@@ -125,7 +134,7 @@ def verify_customer(customer: CustomerInput, today: date) -> CustomerInput:
         raise RuleViolationError(
             "a customer under 18 needs a parental authorisation document (parental_authorisation.document_ref)",
             code="minor_without_authorisation", fields={"customer.parental_authorisation": "required for minors"})
-    return replace(customer, siren=None, vat_number=None, legal_name=None)
+    return replace(customer, siren=None, siret=None, vat_number=None, legal_name=None)
 
 
 def verify_options(plan: Plan, option_ids: tuple[str, ...], catalog: Catalog) -> tuple[Option, ...]:

@@ -83,7 +83,7 @@ def _rows(v: VerifiedOrder, ids: dict[str, str], sequence: int, fingerprint: str
     c = v.customer
     customer = CustomerModel(
         customer_id=ids["customer_id"], kind=c.kind, email=c.email, phone=c.phone, address=asdict(c.address),
-        legal_name=c.legal_name, first_name=c.first_name, last_name=c.last_name, siren=c.siren,
+        legal_name=c.legal_name, first_name=c.first_name, last_name=c.last_name, siren=c.siren, siret=c.siret,
         vat_number=c.vat_number, birth_date=c.birth_date.isoformat() if c.birth_date else None,
         parental_authorisation_ref=c.parental_authorisation_ref, created_at=at)
     order = OrderModel(

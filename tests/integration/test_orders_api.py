@@ -32,6 +32,8 @@ def test_catalog_lists_plans_options_and_terms_version(client):
     assert {"antivirus", "antispam", "extra-storage-10g", "extra-pop-mailbox", "extra-mysql-database"} <= {
         o["id"] for o in body["options"]}
     assert body["terms_version"] == "2026-09"
+    storage = next(o for o in body["options"] if o["id"] == "extra-storage-10g")
+    assert storage["adds"]["storage_mb"] == 10240
     for plan in body["plans"]:
         assert {"storage_mb", "mailboxes", "mysql_databases", "php", "yearly_price_cents"} <= plan.keys()
 
@@ -99,6 +101,8 @@ def test_R22_a_writer_with_a_stale_sequence_read_retries_with_the_next_number(cl
     (professional_order(domain_name="-bad-.fr"), 400, "invalid_domain_name"),
     (professional_order(customer={"siren": "732829321"}), 422, "invalid_siren"),
     (professional_order(customer={"siren": None}), 400, "missing_siren"),
+    (professional_order(customer={"siret": "73282932000075"}), 422, "invalid_siret"),
+    (professional_order(customer={"siret": "35600000000048"}), 422, "invalid_siret"),
     (professional_order(customer={"vat_number": "FR00123456789"}), 422, "invalid_vat_number"),
     (consumer_order(birth_date="2012-01-01"), 422, "minor_without_authorisation"),
     (professional_order(terms={"accepted": False}), 422, "terms_not_accepted"),
@@ -119,6 +123,14 @@ def test_R05_minor_with_parental_authorisation_is_accepted(client):
     status, answer = post_order(client, body)
     assert status == 201, answer
     assert answer["invoice"]["total_cents"] == 8626
+
+
+def test_R01_a_valid_siret_of_the_siren_is_stored(client, services):
+    status, answer = post_order(client, professional_order(customer={"siret": "732 829 320 00074"}))
+    assert status == 201, answer
+    order = services.store.get_order(answer["order_id"])
+    from chalicelib.adapters.models import CustomerModel
+    assert CustomerModel.get(order.customer_id).siret == "73282932000074"
 
 
 def test_validation_error_names_the_faulty_field(client):

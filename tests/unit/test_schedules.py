@@ -47,7 +47,7 @@ def test_rate_expression_tolerates_surrounding_whitespace():
 
 @pytest.mark.parametrize("expression", [
     "", "rate()", "rate(0 minutes)", "rate(-1 minutes)", "rate(5 weeks)", "rate(5 seconds)",
-    "rate(1.5 hours)", "rate(five minutes)", "rate 5 minutes", "every 5 minutes",
+    "rate(1.5 hours)", "rate(five minutes)", "rate(5 minute)", "rate(1 minutes)", "rate 5 minutes", "every 5 minutes",
     "at(2026-11-27T08:00:00)",
 ])
 def test_invalid_rate_expressions_raise_value_error(expression):
