@@ -20,7 +20,13 @@ def main() -> None:
         node_fail_domains=env("NODEAGENT_FAIL_DOMAINS", ""))
     started_emulator = stack.endpoint is None
     print("starting soho-backoffice devstack ...", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    # Explicit handlers: a shell may start us with SIGINT ignored (background jobs), yet Ctrl-C and
+    # kill must still stop every child.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()
         print(f"""
@@ -31,7 +37,8 @@ soho-backoffice is running
   operator key        {stack.operator_key}   (Authorization: Bearer ...)
   webhook secret      {stack.webhook_secret}
   logs                {stack.workdir / 'logs'}
-  pay an invoice      AWS_ENDPOINT_URL={stack.endpoint} .venv/bin/python -m devstack.pay <invoice_id>
+  processes           {' '.join(f'{name}={proc.pid}' for name, proc in stack.processes.items())}
+  pay an invoice      API_PORT={stack.api_port} .venv/bin/python -m devstack.pay <invoice_id>
 Ctrl-C stops everything.""", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)

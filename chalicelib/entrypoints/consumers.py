@@ -58,11 +58,15 @@ def _node_result_record(record: Any) -> str:
 
 
 def _dead_command_record(record: Any) -> str:
-    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
     from ..contracts.node_messages import NodeCommand
-    from ..service.provisioning import on_command_dead_lettered
-    command = parse(event=json.loads(record.body), model=NodeCommand)
+    from ..service.provisioning import on_command_dead_lettered, on_unreadable_dead_letter
+    try:
+        command = parse(event=json.loads(record.body), model=NodeCommand)
+    except (ValidationError, ValueError):
+        # The dead-letter queue is the last stop: keep the body in an alert rather than loop on it.
+        return on_unreadable_dead_letter(record.message_id, record.body, services())
     return on_command_dead_lettered(command.command_id, services(), command.correlation_id)
 
 

@@ -100,6 +100,16 @@ def on_command_dead_lettered(command_id: str, services: Services, correlation_id
     return "applied"
 
 
+def on_unreadable_dead_letter(message_id: str, body: str, services: Services) -> str:
+    """R30: a dead letter that is not a known command still reaches an operator, once per message."""
+    now = services.clock.now()
+    services.store.put_alert(new_alert("unreadable_dead_letter", "a message in the node command dead-letter "
+                                       "queue is not a known command", now, alert_key=f"dead_letter#{message_id}",
+                                       message_id=message_id, body=body[:2000]))
+    logger.error("unreadable dead letter", message_id=message_id)
+    return "alerted"
+
+
 def on_node_heartbeat(msg: NodeHeartbeat, services: Services) -> str:
     services.store.node_seen(services.settings.node_pool, msg.node_id, msg.sent_at, msg.http_address)
     return "applied"

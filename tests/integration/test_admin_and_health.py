@@ -61,3 +61,20 @@ def test_health_is_503_until_the_runner_and_nodes_report_then_200(client, servic
     status, body = get(client, "/health")
     assert (status, body["status"]) == (200, "ok")
     assert body["components"]["nodes"] == {"node-it-1": "up"}
+
+
+def test_each_request_logs_one_structured_line_with_its_correlation_id(client, aws):
+    import io
+
+    from chalicelib.observability import logger
+    sink = io.StringIO()
+    previous = logger.logger_handler.setStream(sink)  # the real Powertools handler and formatter
+    try:
+        answer = client.http.get("/catalog", headers={"X-Correlation-Id": "corr-abc"})
+    finally:
+        logger.logger_handler.setStream(previous)
+    lines = [json.loads(line) for line in sink.getvalue().splitlines()]
+    handled = [line for line in lines if line["message"] == "request handled"]
+    assert len(handled) == 1
+    assert handled[0]["correlation_id"] == "corr-abc" and handled[0]["service"] == "soho-backoffice"
+    assert answer.headers["x-correlation-id"] == "corr-abc"

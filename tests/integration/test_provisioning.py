@@ -109,3 +109,11 @@ def test_node_heartbeat_updates_last_seen(client, aws, services):
 def test_heartbeat_of_an_unregistered_node_is_ignored(client, aws, services):
     assert results(client, NodeHeartbeat(node_id="ghost", sent_at=NOW, sites=0)) == {"batchItemFailures": []}
     assert services.store.get_node("default", "ghost") is None
+
+
+def test_R30_an_unreadable_dead_letter_becomes_an_operator_alert_instead_of_looping(client, aws, services):
+    event = sqs_lambda_event(['{"type": "ProvisionSpace", "garbled": true}'])
+    payload = client.lambda_.invoke("on_node_command_dead_letter", event).payload
+    assert payload == {"batchItemFailures": []}
+    [alert] = services.store.open_alerts()
+    assert alert["kind"] == "unreadable_dead_letter" and "garbled" in alert["refs"]["body"]
