@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e clean
+.PHONY: run test test-unit test-integration test-e2e package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
+
+package: $(STAMP)  ## the AWS SAM/CloudFormation template (chalice package + infra/ merge), linted
+	$(PY) -m infra.package
+
+bench: $(STAMP)  ## benchmarks P1-P4 (figures printed and written to bench/RESULTS.md; not part of make test)
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .devstack .pytest_cache
