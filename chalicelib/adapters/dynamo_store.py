@@ -10,6 +10,7 @@ point resumes from a consistent state.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
@@ -24,6 +25,7 @@ from .models import (AlertModel, ContractModel, CustomerModel, DomainModel, Evid
                      MetaModel, NodeCommandModel, NodeModel, OrderModel, PaymentModel)
 
 INVOICE_SEQUENCE = "invoice_sequence"
+NODE_CACHE_SECONDS = 30
 
 
 class TransactionConflict(Exception):
@@ -88,6 +90,7 @@ class DynamoStore:
     def __init__(self, region: str) -> None:
         self.region = region
         self._connection: Optional[Connection] = None
+        self._node_cache: dict[str, tuple[float, list[NodeModel]]] = {}
 
     def _tx(self) -> _Tx:
         if self._connection is None:  # one botocore client per process, made on first use
@@ -159,6 +162,16 @@ class DynamoStore:
     # ---- nodes (R31) ------------------------------------------------------------
     def nodes(self, pool: str) -> list[NodeModel]:
         return list(NodeModel.query(pool))
+
+    def nodes_for_placement(self, pool: str, *, fresh: bool = False) -> list[NodeModel]:
+        """R31: the pool's nodes, cached for a few seconds per process. A stale entry is harmless:
+        the placement write is conditional on the node's current free space and drain flag, and a
+        failed condition asks again with `fresh=True`."""
+        cached = self._node_cache.get(pool)
+        if fresh or cached is None or time.monotonic() - cached[0] > NODE_CACHE_SECONDS:
+            cached = (time.monotonic(), self.nodes(pool))
+            self._node_cache[pool] = cached
+        return cached[1]
 
     def get_node(self, pool: str, node_id: str) -> Optional[NodeModel]:
         try:

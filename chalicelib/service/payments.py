@@ -41,22 +41,24 @@ def apply_payment_event(event: StripeEvent, services: Services, correlation_id: 
         return _unapplied(event, services, invoice, "duplicate_payment",
                           f"invoice {invoice.number} is already {invoice.status}; payment {intent.id} needs a refund")
     contract = services.store.get_contract(invoice.contract_id)
-    for _ in range(PLACEMENT_ATTEMPTS):
-        outcome = _try_first_payment(event, services, invoice, contract, correlation_id)
+    for attempt in range(PLACEMENT_ATTEMPTS):
+        outcome = _try_first_payment(event, services, invoice, contract, correlation_id, fresh_nodes=attempt > 0)
         if outcome != "retry_placement":
             return outcome
     raise NoCapacityError("node capacity kept changing during placement; will retry")
 
 
 def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
-                       correlation_id: Optional[str]) -> str:
+                       correlation_id: Optional[str], fresh_nodes: bool) -> str:
     s, now = services.settings, services.clock.now()
     intent = event.payment_intent()
-    nodes = {n.node_id: n for n in services.store.nodes(s.node_pool)}
+    nodes = {n.node_id: n for n in services.store.nodes_for_placement(s.node_pool, fresh=fresh_nodes)}
     quota = int(contract.storage_mb)
     try:
         chosen = choose_node([NodeCapacity(n.node_id, int(n.free_mb), bool(n.drained)) for n in nodes.values()], quota)
     except NoCapacityError:
+        if not fresh_nodes:  # the cache may predate an added node or freed space
+            return "retry_placement"
         services.store.put_alert(new_alert("no_node_capacity", f"no node can host {quota} MB for contract "
                                            f"{contract.contract_id}; payment {event.id} waits", now,
                                            alert_key=f"no_node_capacity#{event.id}", contract_id=contract.contract_id))

@@ -173,3 +173,17 @@ def test_R31_drained_node_gets_no_placement(client, aws, placed_order, services)
     consume_payments(client, [payment_succeeded_event(placed_order["invoice"]["id"],
                                                       placed_order["invoice"]["total_cents"])])
     assert services.store.get_contract(placed_order["contract_id"]).node_id == "node-it-2"
+
+
+def test_R31_a_stale_node_cache_never_places_on_a_node_that_was_drained_meanwhile(client, aws, placed_order,
+                                                                                  services):
+    from chalicelib.adapters.models import NodeModel
+    from devstack.resources import register_node
+    assert [n.node_id for n in services.store.nodes_for_placement("default")] == ["node-it-1"]  # cache warm
+    NodeModel(pool="default", node_id="node-it-1").update(actions=[NodeModel.drained.set(True)])
+    register_node(settings(), "node-it-2", capacity_mb=50_000, http_address="http://127.0.0.1:2")
+    consume_payments(client, [payment_succeeded_event(placed_order["invoice"]["id"],
+                                                      placed_order["invoice"]["total_cents"])])
+    contract = services.store.get_contract(placed_order["contract_id"])
+    assert (contract.status, contract.node_id) == ("provisioning", "node-it-2")
+    assert int(services.store.get_node("default", "node-it-1").free_mb) == 200_000
