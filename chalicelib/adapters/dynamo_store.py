@@ -272,6 +272,19 @@ class DynamoStore:
         self._append_evidence(tx, evidence)
         tx.commit()
 
+    def reissue_command(self, *, contract_id: str, previous_command_id: str, command: NodeCommandModel,
+                        accepting_states: Iterable[str], evidence: Sequence[EvidenceEntry], now: datetime) -> None:
+        """An operator retry: the contract points at a new pending command, in one write."""
+        tx = self._tx()
+        tx.update("contract", ContractModel(contract_id=contract_id),
+                  actions=[ContractModel.status.set("provisioning"), ContractModel.command_id.set(command.command_id),
+                           ContractModel.last_error.remove(), ContractModel.updated_at.set(utc_iso(now))],
+                  condition=ContractModel.status.is_in(*accepting_states)
+                  & (ContractModel.command_id == previous_command_id))
+        tx.save("command", command, condition=NodeCommandModel.command_id.does_not_exist())
+        self._append_evidence(tx, evidence)
+        tx.commit()
+
     def record_command_attempt(self, command_id: str, attempt: int, error: str,
                                evidence: Sequence[EvidenceEntry]) -> None:
         """R30: a failed try is visible on the command (the contract stays `provisioning`)."""

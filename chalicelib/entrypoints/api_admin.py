@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..bootstrap import services
-from .http import error_response, json_response, operator_denied
+from .http import domain_error_response, error_response, json_response, operator_denied
 
 bp = Blueprint(__name__)
 
@@ -21,6 +21,23 @@ def get_contract(contract_id: str):
     if view is None:
         return error_response(404, "contract_not_found", f"no contract {contract_id}")
     return json_response(view)
+
+
+@bp.route("/admin/contracts/{contract_id}/retry-provisioning", methods=["POST"])
+def retry_provisioning(contract_id: str):
+    """R30: send a failed provisioning again (contract `provisioning_failed` -> `provisioning`)."""
+    from ..domain.errors import DomainError
+    from ..observability import logger
+    from ..service.provisioning import retry_provisioning as retry
+    svc = services()
+    denied = operator_denied(bp.current_request.headers, svc.settings.operator_api_key)
+    if denied:
+        return denied
+    try:
+        return json_response(retry(contract_id, svc, operator="api-key", correlation_id=logger.get_correlation_id()),
+                             202)
+    except DomainError as exc:
+        return domain_error_response(exc)
 
 
 @bp.route("/admin/orders/{order_id}", methods=["GET"])

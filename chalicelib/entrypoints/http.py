@@ -7,9 +7,11 @@ from typing import Any, Optional
 
 from chalice import Response
 
-from ..domain.errors import ConflictError, DomainError, InvalidInputError, NotFoundError, RuleViolationError
+from ..domain.errors import (ConflictError, DomainError, IllegalTransitionError, InvalidInputError, NotFoundError,
+                             RuleViolationError)
 
-STATUS_BY_ERROR = ((InvalidInputError, 400), (RuleViolationError, 422), (ConflictError, 409), (NotFoundError, 404))
+STATUS_BY_ERROR = ((InvalidInputError, 400), (RuleViolationError, 422), (ConflictError, 409), (NotFoundError, 404),
+                   (IllegalTransitionError, 409))
 
 
 def json_response(body: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Response:

@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Optional
 
-from ..adapters.dynamo_store import TransactionConflict, new_alert
+from ..adapters.dynamo_store import TransactionConflict, new_alert, new_id
 from ..adapters.models import NodeCommandModel
 from ..bootstrap import Services
 from ..contracts.node_messages import CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned
-from ..domain.contracts import ContractEvent, ContractState, states_accepting
+from ..domain.calendar import utc_iso
+from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.errors import ConflictError, NotFoundError
 from ..domain.evidence import state_change
 from ..observability import logger
 
@@ -108,6 +110,41 @@ def on_unreadable_dead_letter(message_id: str, body: str, services: Services) ->
                                        message_id=message_id, body=body[:2000]))
     logger.error("unreadable dead letter", message_id=message_id)
     return "alerted"
+
+
+def retry_provisioning(contract_id: str, services: Services, operator: str, correlation_id: Optional[str]) -> dict:
+    """R30: an operator sends a failed provisioning again, as a new command to the same node
+    (its space stays reserved there). Only a `provisioning_failed` contract can be retried."""
+    store, now = services.store, services.clock.now()
+    contract = store.get_contract(contract_id)
+    if contract is None:
+        raise NotFoundError(f"no contract {contract_id}", code="contract_not_found")
+    new_state = next_state(contract.status, ContractEvent.PROVISIONING_RETRIED)
+    previous = store.get_command(contract.command_id)
+    command_id = new_id("cmd")
+    payload = {**previous.payload, "command_id": command_id, "issued_at": utc_iso(now), "correlation_id": correlation_id}
+    command = NodeCommandModel(
+        command_id=command_id, node_id=previous.node_id, queue_url=previous.queue_url, contract_id=contract_id,
+        customer_id=contract.customer_id, type=previous.type, payload=ProvisionSpace.model_validate(payload)
+        .model_dump(mode="json"), status="pending", issued_at=utc_iso(now), pending_pool=previous.pending_pool
+        or services.settings.node_pool, attempts=0)
+    actor = f"operator:{operator}"
+    evidence = [
+        state_change(contract.customer_id, now, actor, "contract", contract_id, contract.status, new_state.value,
+                     action="contract.provisioning_retried", correlation_id=correlation_id, contract_id=contract_id,
+                     previous_command_id=previous.command_id),
+        state_change(contract.customer_id, now, actor, "node_command", command_id, None, "pending",
+                     action="node_command.issued", correlation_id=correlation_id, contract_id=contract_id,
+                     type=previous.type, node_id=previous.node_id),
+    ]
+    try:
+        store.reissue_command(contract_id=contract_id, previous_command_id=previous.command_id, command=command,
+                              accepting_states=[s.value for s in states_accepting(ContractEvent.PROVISIONING_RETRIED)],
+                              evidence=evidence, now=now)
+    except TransactionConflict:
+        raise ConflictError("the contract changed meanwhile; read it again", code="contract_changed") from None
+    dispatch(command, services, correlation_id)
+    return {"contract_id": contract_id, "status": new_state.value, "command_id": command_id}
 
 
 def on_node_heartbeat(msg: NodeHeartbeat, services: Services) -> str:

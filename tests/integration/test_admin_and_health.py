@@ -10,11 +10,13 @@ from chalicelib.config import settings
 
 def get(client, path, key=None):
     headers = {} if key is None else {"Authorization": key}
-    answer = client.http.get(path, headers=headers)
+    method, _, path = path.rpartition(" ")
+    answer = client.http.request(method or "GET", path, headers=headers)
     return answer.status_code, json.loads(answer.body)
 
 
-@pytest.mark.parametrize("path", ["/admin/contracts/x", "/admin/orders/x", "/admin/invoices/x", "/admin/alerts"])
+@pytest.mark.parametrize("path", ["/admin/contracts/x", "/admin/orders/x", "/admin/invoices/x", "/admin/alerts",
+                                  "POST /admin/contracts/x/retry-provisioning"])
 @pytest.mark.parametrize("key", [None, "Bearer wrong", "Basic " + "op_local_dev_key", "Bearer", "op_local_dev_key"])
 def test_admin_routes_refuse_anything_but_the_operator_bearer_key(client, path, key):
     status, body = get(client, path, key)

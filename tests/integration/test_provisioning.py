@@ -117,3 +117,33 @@ def test_R30_an_unreadable_dead_letter_becomes_an_operator_alert_instead_of_loop
     assert payload == {"batchItemFailures": []}
     [alert] = services.store.open_alerts()
     assert alert["kind"] == "unreadable_dead_letter" and "garbled" in alert["refs"]["body"]
+
+
+def retry(client, contract_id, key=None):
+    from chalicelib.config import settings
+    answer = client.http.post(f"/admin/contracts/{contract_id}/retry-provisioning",
+                              headers={"Authorization": key or f"Bearer {settings().operator_api_key}"})
+    return answer.status_code, json.loads(answer.body)
+
+
+def test_R30_operator_retry_sends_a_new_command_for_a_failed_contract_only(client, aws, paid, services):
+    status, body = retry(client, paid["contract_id"])
+    assert (status, body["error"]["code"]) == (409, "illegal_transition")  # still provisioning: nothing to retry
+    dead_letter(client, paid)
+    assert retry(client, paid["contract_id"], key="Bearer nope")[0] == 401
+    status, body = retry(client, paid["contract_id"])
+    assert status == 202 and body["status"] == "provisioning"
+    assert body["command_id"] != paid["command"]["command_id"]
+    [sent] = [json.loads(m["Body"]) for m in queue_messages(aws["node_queue"])]
+    assert (sent["command_id"], sent["domain"], sent["node_id"]) == (body["command_id"], "acme-test.fr", NODE_ID)
+    contract = services.store.get_contract(paid["contract_id"])
+    assert (contract.status, contract.command_id, contract.last_error) == ("provisioning", body["command_id"], None)
+    results(client, SpaceProvisioned(node_id=NODE_ID, command_id=body["command_id"], contract_id=paid["contract_id"],
+                                     domain="acme-test.fr", completed_at=NOW))
+    assert services.store.get_contract(paid["contract_id"]).status == "active"
+    assert "contract.provisioning_retried" in evidence_actions(services, paid["contract_id"])
+
+
+def test_R30_retrying_an_unknown_contract_is_404(client, aws):
+    status, body = retry(client, "ctr_nope")
+    assert (status, body["error"]["code"]) == (404, "contract_not_found")
