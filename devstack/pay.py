@@ -19,14 +19,17 @@ from .stack import DEFAULT_OPERATOR_KEY, DEFAULT_WEBHOOK_SECRET
 
 
 def payment_succeeded_event(invoice_id: str, amount_cents: int, currency: str = "eur",
-                            event_id: Optional[str] = None) -> bytes:
+                            event_id: Optional[str] = None, contract_id: Optional[str] = None) -> bytes:
+    """A Stripe event as the provider sends it for a PaymentIntent our storefront created with
+    metadata {invoice_id, contract_id} (contract_id optional)."""
     intent_id = f"pi_{uuid.uuid4().hex[:24]}"
     event = {
         "id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "api_version": "2024-06-20",
         "created": int(time.time()), "livemode": False, "type": "payment_intent.succeeded",
         "data": {"object": {"id": intent_id, "object": "payment_intent", "amount": amount_cents,
                             "amount_received": amount_cents, "currency": currency.lower(), "status": "succeeded",
-                            "metadata": {"invoice_id": invoice_id}}},
+                            "metadata": {"invoice_id": invoice_id,
+                                         **({"contract_id": contract_id} if contract_id else {})}}},
     }
     return json.dumps(event, separators=(",", ":")).encode()
 
@@ -66,7 +69,8 @@ def main() -> None:
     secret = env("PAYMENT_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
     found = invoice(args.api, args.invoice_id, env("OPERATOR_API_KEY", DEFAULT_OPERATOR_KEY))
     amount = found["total_cents"] if args.amount is None else args.amount
-    payload = payment_succeeded_event(args.invoice_id, amount, found["currency"], args.event_id)
+    payload = payment_succeeded_event(args.invoice_id, amount, found["currency"], args.event_id,
+                                      contract_id=found["contract_id"])
     for _ in range(args.times):
         status, body = post_webhook(args.api, payload, sign(payload, secret))
         print(status, json.dumps(body))

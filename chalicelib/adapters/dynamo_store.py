@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from ..domain.calendar import utc_iso
 from ..domain.evidence import EvidenceEntry
@@ -92,10 +92,13 @@ class DynamoStore:
         self._connection: Optional[Connection] = None
         self._node_cache: dict[str, tuple[float, list[NodeModel]]] = {}
 
-    def _tx(self) -> _Tx:
+    def _conn(self) -> Connection:
         if self._connection is None:  # one botocore client per process, made on first use
             self._connection = Connection(region=self.region)
-        return _Tx(self._connection)
+        return self._connection
+
+    def _tx(self) -> _Tx:
+        return _Tx(self._conn())
 
     def _append_evidence(self, tx: _Tx, entries: Sequence[EvidenceEntry]) -> None:
         for i, entry in enumerate(entries):
@@ -142,6 +145,13 @@ class DynamoStore:
 
     def get_invoice(self, invoice_id: str) -> Optional[InvoiceModel]:
         return _get(InvoiceModel, invoice_id)
+
+    def get_invoice_and_contract(self, invoice_id: str, contract_id: str
+                                 ) -> tuple[Optional[InvoiceModel], Optional[ContractModel]]:
+        """Both in one strongly consistent call (TransactGetItems)."""
+        with TransactGet(connection=self._conn()) as batch:
+            invoice, contract = batch.get(InvoiceModel, invoice_id), batch.get(ContractModel, contract_id)
+        return _resolved(invoice), _resolved(contract)
 
     def get_payment(self, event_id: str) -> Optional[PaymentModel]:
         return _get(PaymentModel, event_id)
@@ -319,6 +329,13 @@ def new_alert(kind: str, message: str, now: datetime, alert_key: Optional[str] =
     alert_id = alert_key or f"{utc_iso(now)}#{uuid.uuid4().hex[:8]}"
     return AlertModel(state="open", alert_id=alert_id, kind=kind,
                       message=message, refs=json.loads(json.dumps(refs, default=str)), created_at=utc_iso(now))
+
+
+def _resolved(future: Any) -> Any:
+    try:
+        return future.get()
+    except DoesNotExist:
+        return None
 
 
 def _get(model: Any, key: str) -> Any:

@@ -12,7 +12,10 @@ class _Lenient(BaseModel):
 
 
 class PaymentIntentMetadata(_Lenient):
+    """Set by our storefront when it creates the PaymentIntent. `contract_id` is optional: with it
+    the consumer reads invoice and contract in one call, and checks they belong together."""
     invoice_id: Optional[str] = None
+    contract_id: Optional[str] = None
 
 
 class PaymentIntent(_Lenient):

@@ -10,6 +10,7 @@ def invoice_view(invoice: Any) -> Optional[dict[str, Any]]:
     if invoice is None:
         return None
     return {"id": invoice.invoice_id, "number": invoice.number, "status": invoice.status,
+            "contract_id": invoice.contract_id, "order_id": invoice.order_id,
             "issue_date": invoice.issue_date, "due_date": invoice.due_date, "lines": invoice.lines,
             "subtotal_cents": int(invoice.subtotal_cents), "vat_rate": invoice.vat_rate,
             "vat_cents": int(invoice.vat_cents), "total_cents": int(invoice.total_cents),

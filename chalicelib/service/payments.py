@@ -27,12 +27,13 @@ def apply_payment_event(event: StripeEvent, services: Services, correlation_id: 
         logger.info("payment event type not handled", event_type=event.type, event_id=event.id)
         return "ignored"
     intent = event.payment_intent()
-    invoice = services.store.get_invoice(intent.metadata.invoice_id) if intent.metadata.invoice_id else None
+    invoice, contract = _invoice_and_contract(intent.metadata, services)
     if invoice is None:
         return _unapplied(event, services, None, "unknown_invoice",
-                          f"payment {intent.id} names no known invoice ({intent.metadata.invoice_id!r})")
+                          f"payment {intent.id} names no known invoice ({intent.metadata.invoice_id!r}) "
+                          f"of contract {intent.metadata.contract_id!r}")
     if invoice.payment_event_id == event.id:
-        return _resume_dispatch(event.id, services, correlation_id)
+        return _resume_dispatch(event.id, contract, services, correlation_id)
     if intent.amount != int(invoice.total_cents) or intent.currency.upper() != invoice.currency.upper():
         return _unapplied(event, services, invoice, "amount_mismatch",
                           f"payment {intent.id} of {intent.amount} {intent.currency.upper()} does not match invoice "
@@ -40,7 +41,6 @@ def apply_payment_event(event: StripeEvent, services: Services, correlation_id: 
     if invoice.status != "issued":
         return _unapplied(event, services, invoice, "duplicate_payment",
                           f"invoice {invoice.number} is already {invoice.status}; payment {intent.id} needs a refund")
-    contract = services.store.get_contract(invoice.contract_id)
     for attempt in range(PLACEMENT_ATTEMPTS):
         outcome = _try_first_payment(event, services, invoice, contract, correlation_id, fresh_nodes=attempt > 0)
         if outcome != "retry_placement":
@@ -98,7 +98,8 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
             accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now)
     except TransactionConflict as conflict:
         if "payment" in conflict.failed:
-            return _resume_dispatch(event.id, services, correlation_id)
+            return _resume_dispatch(event.id, services.store.get_contract(contract.contract_id), services,
+                                    correlation_id)
         if "invoice" in conflict.failed:
             return _unapplied(event, services, invoice, "duplicate_payment",
                               f"invoice {invoice.number} was paid by another event; payment {intent.id} needs a refund")
@@ -115,10 +116,24 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
     return "applied"
 
 
-def _resume_dispatch(event_id: str, services: Services, correlation_id: Optional[str]) -> str:
+def _invoice_and_contract(metadata, services: Services
+                          ) -> tuple[Optional[InvoiceModel], Optional[ContractModel]]:
+    """The invoice named by the payment and its contract; (None, None) when they do not exist or
+    the metadata's contract is not the invoice's."""
+    if not metadata.invoice_id:
+        return None, None
+    if metadata.contract_id:
+        invoice, contract = services.store.get_invoice_and_contract(metadata.invoice_id, metadata.contract_id)
+        if invoice is None or contract is None or invoice.contract_id != contract.contract_id:
+            return None, None
+        return invoice, contract
+    invoice = services.store.get_invoice(metadata.invoice_id)
+    return (invoice, services.store.get_contract(invoice.contract_id)) if invoice else (None, None)
+
+
+def _resume_dispatch(event_id: str, contract: ContractModel, services: Services, correlation_id: Optional[str]) -> str:
     """A copy of an applied event: if the crash came before the send, send now."""
-    payment = services.store.get_payment(event_id)
-    command = services.store.get_command(payment.command_id) if payment and payment.command_id else None
+    command = services.store.get_command(contract.command_id) if contract.command_id else None
     if command is not None and command.status == "pending":
         dispatch(command, services, correlation_id)
     logger.info("payment event already applied", event_id=event_id)

@@ -187,3 +187,16 @@ def test_R31_a_stale_node_cache_never_places_on_a_node_that_was_drained_meanwhil
     contract = services.store.get_contract(placed_order["contract_id"])
     assert (contract.status, contract.node_id) == ("provisioning", "node-it-2")
     assert int(services.store.get_node("default", "node-it-1").free_mb) == 200_000
+
+
+def test_R27_metadata_naming_the_contract_reads_both_in_one_call_and_must_match(client, aws, placed_order,
+                                                                               services):
+    invoice = placed_order["invoice"]
+    wrong = payment_succeeded_event(invoice["id"], invoice["total_cents"], contract_id="ctr_someone_else")
+    consume_payments(client, [wrong])
+    assert services.store.get_payment(json.loads(wrong)["id"]).outcome == "unknown_invoice"
+    assert services.store.get_invoice(invoice["id"]).status == "issued"
+    right = payment_succeeded_event(invoice["id"], invoice["total_cents"], contract_id=placed_order["contract_id"])
+    consume_payments(client, [right, right])
+    assert services.store.get_contract(placed_order["contract_id"]).status == "provisioning"
+    assert services.store.get_payment(json.loads(right)["id"]).outcome == "applied"
