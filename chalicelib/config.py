@@ -30,7 +30,7 @@ class Settings:
     legal_interest_rate_percent: Decimal = Decimal("6.65")
     invoice_number_prefix: str = "F"
     node_pool: str = "default"
-    node_heartbeat_stale_seconds: int = 60
+    node_heartbeat_stale_seconds: int = 180  # three missed node heartbeats (one a minute)
     command_redispatch_after_seconds: int = 300
     service_name: str = "soho-backoffice"
 

@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--http-host", default=env("NODEAGENT_HTTP_HOST", "127.0.0.1"))
     p.add_argument("--http-port", type=int, default=int(env("NODEAGENT_HTTP_PORT", "8080")))
     p.add_argument("--retry-base-seconds", type=int, default=int(env("NODEAGENT_RETRY_BASE_SECONDS", "5")))
-    p.add_argument("--heartbeat-seconds", type=int, default=int(env("NODEAGENT_HEARTBEAT_SECONDS", "10")))
-    p.add_argument("--wait-seconds", type=int, default=int(env("NODEAGENT_WAIT_SECONDS", "5")))
+    p.add_argument("--heartbeat-seconds", type=int, default=int(env("NODEAGENT_HEARTBEAT_SECONDS", "60")))
+    p.add_argument("--wait-seconds", type=int, default=int(env("NODEAGENT_WAIT_SECONDS", "20")))
     p.add_argument("--fail-domains", default=env("NODEAGENT_FAIL_DOMAINS", ""),
                    help="comma-separated glob patterns of domains whose commands fail (drills and tests)")
     args = p.parse_args(argv)

@@ -24,8 +24,8 @@ def _now() -> datetime:
 
 class NodeAgent:
     def __init__(self, *, node_id: str, sqs: Any, commands_url: str, results_url: str, store: SpaceStore,
-                 http_address: str, retry_base_seconds: int = 5, heartbeat_seconds: int = 10,
-                 wait_seconds: int = 5, clock: Callable[[], datetime] = _now) -> None:
+                 http_address: str, retry_base_seconds: int = 5, heartbeat_seconds: int = 60,
+                 wait_seconds: int = 20, clock: Callable[[], datetime] = _now) -> None:
         self.node_id, self.sqs, self.store = node_id, sqs, store
         self.commands_url, self.results_url = commands_url, results_url
         self.http_address = http_address
