@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 
 from chalicelib.config import Settings
-from infra.definitions import queue_attributes, resources, table_spec
+from infra.definitions import queue_attributes, resources, table_spec, ttl_specification
 
 
 def ensure_tables(settings: Settings) -> list[str]:
@@ -21,6 +21,10 @@ def ensure_tables(settings: Settings) -> list[str]:
             created.append(name)
     for name in created:
         client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    for key, spec in resources()["tables"].items():
+        if settings.table_name(key) in created and ttl_specification(spec):
+            client.update_time_to_live(TableName=settings.table_name(key),
+                                       TimeToLiveSpecification=ttl_specification(spec))
     return created
 
 

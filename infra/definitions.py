@@ -38,6 +38,11 @@ def table_spec(physical_name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def ttl_specification(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A table definition may name a `ttl` attribute (epoch seconds): DynamoDB deletes expired items."""
+    return {"AttributeName": spec["ttl"], "Enabled": True} if spec.get("ttl") else None
+
+
 def queue_attributes(spec: dict[str, Any], dead_letter_arn: str | None) -> dict[str, str]:
     attributes = {}
     if "visibility_timeout" in spec:

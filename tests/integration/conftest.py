@@ -18,6 +18,7 @@ from chalicelib.adapters.clock import FixedClock  # noqa: E402
 from chalicelib.adapters.dynamo_store import DynamoStore  # noqa: E402
 from chalicelib.adapters.queues import SqsQueues  # noqa: E402
 from chalicelib.config import settings  # noqa: E402
+from tests.integration.iam_audit import iam_audit  # noqa: E402,F401  (autouse: handlers' AWS calls vs their IAM policy)
 
 NODE_ID = "node-it-1"
 

@@ -1,0 +1,273 @@
+"""Least-privilege IAM: one policy per Lambda function and stage, generated from ACCESS below.
+
+`python -m infra.iam` writes `policies/<stage>/<function>.json` for every stage of
+`.chalice/config.json` and points each function's `iam_policy_file` at it (with
+`autogen_policy: false`); `python -m infra.iam --check` fails when the committed files differ
+from what it would write. ACCESS names tables, indexes and queues by their keys in
+infra/resources.json; the generator turns them into ARNs with the stage's resource prefix, so
+dev and prod policies come from one source. Region and account stay wildcards; the resource
+name never is one (node command queues use the name pattern `<prefix>-node-*-commands`).
+
+The integration tier records every AWS call each handler makes and fails a test whose calls a
+policy here would deny (tests/integration/iam_audit.py), so ACCESS follows the code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .appinfo import LambdaFunction, for_stage
+from .definitions import resources
+from .stages import ROOT, chalice_config, config_path, log_group_name, resource_prefix, stage_names
+
+# What each function's code does with the data, action names without their service prefix.
+# DynamoDB transactions need no action of their own: each item is authorised as the PutItem,
+# UpdateItem, DeleteItem or ConditionCheckItem it contains. The queue an SQS handler reads gets
+# the event source mapping's actions (ESM_ACTIONS) from the app's own event source, not from here.
+ACCESS: dict[str, dict[str, Any]] = {
+    # Every HTTP route: one function serves the whole API.
+    "api_handler": {
+        "tables": {
+            # POST /orders: one transaction puts customer, order, contract, invoice, the domain
+            # claim (R34) and evidence (R56), and moves the invoice sequence (R22) read just before.
+            "customers": ["PutItem"],
+            "orders": ["PutItem", "GetItem"],                   # + Idempotency-Key replay, GET /admin/orders
+            "contracts": ["PutItem", "GetItem", "UpdateItem"],  # + admin views; retry-provisioning moves it
+            "invoices": ["PutItem", "GetItem"],                 # + replay and admin views
+            "domains": ["PutItem"],
+            "evidence": ["PutItem", "Query"],                   # R56: append; admin views read the log
+            "meta": ["GetItem", "UpdateItem"],                  # R22 sequence; /health reads heartbeats
+            "nodes": ["Query"],                                 # GET /health: the pool's nodes
+            "node_commands": ["GetItem", "PutItem"],            # admin contract view; retry's new command
+            "alerts": ["Query"],                                # GET /admin/alerts
+        },
+        # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
+        "queues": {"payment-events": ["GetQueueUrl", "SendMessage"]},
+        "node_command_queues": ["SendMessage"],                 # retry-provisioning dispatches the command
+    },
+    # R27: apply a payment once: record it, pay the invoice, move order and contract, reserve
+    # node space and write the command (outbox), or record an unapplied payment with an alert.
+    "on_payment_event": {
+        "tables": {
+            "payments": ["GetItem", "PutItem"],
+            "invoices": ["GetItem", "UpdateItem"],
+            "orders": ["UpdateItem"],
+            "contracts": ["GetItem", "UpdateItem"],
+            "nodes": ["Query", "UpdateItem"],                   # placement (R31)
+            "node_commands": ["GetItem", "PutItem"],            # outbox row; a redelivery resumes its dispatch
+            "alerts": ["PutItem"],
+            "evidence": ["PutItem"],
+        },
+        "node_command_queues": ["SendMessage"],
+    },
+    # R30: results and heartbeats from the nodes.
+    "on_node_result": {
+        "tables": {
+            "node_commands": ["GetItem", "UpdateItem"],
+            "contracts": ["UpdateItem"],
+            "nodes": ["UpdateItem"],                            # heartbeat: last seen
+            "evidence": ["PutItem"],
+        },
+    },
+    # R30: a command out of tries fails its contract and alerts operators.
+    "on_node_command_dead_letter": {
+        "tables": {
+            "node_commands": ["GetItem", "UpdateItem"],
+            "contracts": ["UpdateItem"],
+            "alerts": ["PutItem"],
+            "evidence": ["PutItem"],
+        },
+    },
+    # Outbox sweep: pending commands come from the sparse `pending` index, never a scan.
+    "redispatch_pending_commands": {
+        "indexes": {"node_commands": {"pending": ["Query"]}},
+        "node_command_queues": ["SendMessage"],
+    },
+}
+
+# What Lambda's SQS event source mapping does with the function's role (the
+# AWSLambdaSQSQueueExecutionRole actions), on the one queue the handler reads.
+ESM_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+# The template creates each log group (with its retention) before its function.
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "ses")
+
+
+def table_arn(prefix: str, key: str) -> str:
+    return f"arn:aws:dynamodb:*:*:table/{prefix}-{key}"
+
+
+def queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:*:*:{name}"
+
+
+def node_command_queue_pattern(prefix: str) -> str:
+    from chalicelib.config import Settings  # the one place that spells a node queue's name
+    return Settings(resource_prefix=prefix).node_queue_name("*")
+
+
+def _sid(*words: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for word in words for part in re.split(r"[^A-Za-z0-9]+", word) if part)
+
+
+def policy_document(function: LambdaFunction, *, app_name: str, stage: str, prefix: str,
+                    definitions: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    if function.name not in ACCESS:
+        raise KeyError(f"no IAM access declared for the Lambda function {function.name!r}: "
+                       "add it to ACCESS in infra/iam.py and run `python -m infra.iam`")
+    access = ACCESS[function.name]
+    definitions = definitions or resources()
+    tables, queues = definitions["tables"], definitions["queues"]
+    statements: list[dict[str, Any]] = [{
+        "Sid": "Logs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
+        "Resource": f"arn:aws:logs:*:*:log-group:{log_group_name(app_name, stage, function.name)}:*"}]
+    for key, actions in access.get("tables", {}).items():
+        if key not in tables:
+            raise KeyError(f"{function.name}: no table {key!r} in infra/resources.json")
+        statements.append({"Sid": _sid("Table", key), "Effect": "Allow",
+                           "Action": [f"dynamodb:{a}" for a in actions], "Resource": table_arn(prefix, key)})
+    for key, indexes in access.get("indexes", {}).items():
+        for index, actions in indexes.items():
+            if index not in tables.get(key, {}).get("indexes", {}):
+                raise KeyError(f"{function.name}: no index {key}/{index} in infra/resources.json")
+            statements.append({"Sid": _sid("Index", key, index), "Effect": "Allow",
+                               "Action": [f"dynamodb:{a}" for a in actions],
+                               "Resource": f"{table_arn(prefix, key)}/index/{index}"})
+    if function.kind == "sqs":
+        statements.append({"Sid": "EventSourceQueue", "Effect": "Allow", "Action": list(ESM_ACTIONS),
+                           "Resource": queue_arn(function.queue)})
+    for key, actions in access.get("queues", {}).items():
+        if key not in queues:
+            raise KeyError(f"{function.name}: no queue {key!r} in infra/resources.json")
+        statements.append({"Sid": _sid("Queue", key), "Effect": "Allow", "Action": [f"sqs:{a}" for a in actions],
+                           "Resource": queue_arn(f"{prefix}-{key}")})
+    if access.get("node_command_queues"):
+        statements.append({"Sid": "NodeCommandQueues", "Effect": "Allow",
+                           "Action": [f"sqs:{a}" for a in access["node_command_queues"]],
+                           "Resource": queue_arn(node_command_queue_pattern(prefix))})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def stage_policies(functions: Iterable[LambdaFunction], *, app_name: str, stage: str,
+                   prefix: str) -> dict[str, dict[str, Any]]:
+    functions = list(functions)
+    stale = set(ACCESS) - {f.name for f in functions}
+    if stale:
+        raise KeyError(f"ACCESS in infra/iam.py names functions the app does not have: {sorted(stale)}")
+    return {f.name: policy_document(f, app_name=app_name, stage=stage, prefix=prefix) for f in functions}
+
+
+def policy_file(stage: str, function: str, project_dir: Path = ROOT) -> Path:
+    return Path(project_dir) / "policies" / stage / f"{function}.json"
+
+
+def iam_policy_file_setting(stage: str, function: str) -> str:
+    """Chalice reads `iam_policy_file` relative to `.chalice/`."""
+    return f"../policies/{stage}/{function}.json"
+
+
+def _render(document: Any) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+@lru_cache(maxsize=None)
+def _functions(stage: str, project_dir: Path) -> tuple[LambdaFunction, ...]:
+    return tuple(for_stage(stage, project_dir))
+
+
+def expected_files(project_dir: Path = ROOT) -> dict[Path, str]:
+    """Every generated file with its content: the policies and `.chalice/config.json`."""
+    project_dir = Path(project_dir)
+    config = chalice_config(project_dir)
+    config.pop("autogen_policy", None)
+    head = {k: config.pop(k) for k in ("version", "app_name") if k in config}
+    config = {**head, "autogen_policy": False, **config}  # Chalice writes no policy of its own
+    files: dict[Path, str] = {}
+    for stage in stage_names(config):
+        functions = _functions(stage, project_dir)
+        policies = stage_policies(functions, app_name=config["app_name"], stage=stage,
+                                  prefix=resource_prefix(config, stage))
+        settings = config["stages"][stage].setdefault("lambda_functions", {})
+        for name in list(settings):
+            if name not in policies:  # a handler that is gone keeps no policy
+                settings[name].pop("iam_policy_file", None)
+                if not settings[name]:
+                    del settings[name]
+        for name, document in sorted(policies.items()):
+            files[policy_file(stage, name, project_dir)] = _render(document)
+            settings.setdefault(name, {})["iam_policy_file"] = iam_policy_file_setting(stage, name)
+        config["stages"][stage]["lambda_functions"] = dict(sorted(settings.items()))
+    files[config_path(project_dir)] = _render(config)
+    return files
+
+
+def stale_policy_files(project_dir: Path = ROOT) -> list[Path]:
+    expected = expected_files(project_dir)
+    return [p for p in sorted((Path(project_dir) / "policies").glob("*/*.json")) if p not in expected]
+
+
+def write(project_dir: Path = ROOT) -> list[Path]:
+    changed = []
+    for path in stale_policy_files(project_dir):
+        path.unlink()
+        changed.append(path)
+    for path, content in expected_files(project_dir).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def out_of_date(project_dir: Path = ROOT) -> list[Path]:
+    differing = [path for path, content in expected_files(project_dir).items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != content]
+    return differing + stale_policy_files(project_dir)
+
+
+# ---- evaluation (what IAM would allow), for tests and the audit of recorded AWS calls ----------
+def _wildcard(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """IAM matching: `*` any run of characters (`/` and `:` included), `?` one character."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z",
+                      flags)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def policy_allows(document: dict[str, Any], action: str, resource: str) -> bool:
+    """True when an Allow statement grants `action` on `resource` (these policies use no Deny,
+    NotAction, NotResource or conditions; a statement that does is not trusted to allow)."""
+    for statement in document["Statement"]:
+        if statement.get("Effect") != "Allow" or {"NotAction", "NotResource", "Condition"} & set(statement):
+            continue
+        if any(_wildcard(a, re.IGNORECASE).match(action) for a in _as_list(statement["Action"])) and \
+                any(_wildcard(r).match(resource) for r in _as_list(statement["Resource"])):
+            return True
+    return False
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="infra.iam", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the committed files are not up to date")
+    args = parser.parse_args(argv)
+    if args.check:
+        differing = out_of_date()
+        for path in differing:
+            print(f"out of date: {path.relative_to(ROOT)}", file=sys.stderr)
+        if differing:
+            print("run `python -m infra.iam` to regenerate them", file=sys.stderr)
+        return 1 if differing else 0
+    for path in write():
+        print(f"wrote {path.relative_to(ROOT)}" if path.exists() else f"removed {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
