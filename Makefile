@@ -34,3 +34,14 @@ bench: $(STAMP)  ## benchmarks P1-P4 (figures printed and written to bench/RESUL
 
 clean:
 	rm -rf $(VENV) .devstack .pytest_cache
+
+.PHONY: localstack
+localstack: $(STAMP)  ## LocalStack 4.14 (host mode) + DynamoDB Local in the foreground, installed on first use; prints the endpoints for make run
+	$(PY) -m devstack.backends
+
+.PHONY: wheelhouse policies
+wheelhouse: $(STAMP)  ## Lambda wheels of requirements.txt into build/wheelhouse; then `PIP_NO_INDEX=1 make package` runs offline
+	$(PY) -m infra.wheelhouse
+
+policies: $(STAMP)  ## regenerate policies/<stage>/*.json and the iam_policy_file entries of .chalice/config.json (infra/iam.py)
+	$(PY) -m infra.iam

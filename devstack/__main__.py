@@ -29,15 +29,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()
+        dynamodb = f"\n  DynamoDB endpoint   {stack.dynamodb_endpoint}" if stack.dynamodb_endpoint else ""
         print(f"""
 soho-backoffice is running
   API                 {stack.api_url}   (GET /health, GET /catalog, POST /orders)
   hosting node        {stack.node_url}   (sites by Host header)
-  AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}
+  AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}{dynamodb}
   operator key        {stack.operator_key}   (Authorization: Bearer ...)
   webhook secret      {stack.webhook_secret}
   logs                {stack.workdir / 'logs'}
-  processes           {' '.join(f'{name}={proc.pid}' for name, proc in stack.processes.items())}
+  processes           {' '.join(f'{name}={pid}' for name, pid in stack.pids().items())}
   pay an invoice      API_PORT={stack.api_port} .venv/bin/python -m devstack.pay <invoice_id>
 Ctrl-C stops everything.""", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev_secret"
@@ -67,6 +67,7 @@ class Stack:
     node_max_receive_count: Optional[int] = None
     python: str = sys.executable
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    moto: Optional[Any] = None  # the MotoServer this stack started, if any
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,11 +96,9 @@ class Stack:
 
     def _start(self, timeout: float) -> None:
         if self.endpoint is None:
-            port = free_port()
-            self.endpoint = f"http://127.0.0.1:{port}"
-            self.env = dict(os.environ)
-            moto = self._spawn("moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
-            wait_for(lambda: http_ok(f"{self.endpoint}/moto-api/"), 60, "moto server", moto)
+            from .backends import MotoServer
+            self.moto = MotoServer(self.workdir, start_timeout=60).start()
+            self.endpoint = self.moto.endpoint
         self.env = {
             **os.environ,
             "AWS_ENDPOINT_URL": self.endpoint,
@@ -134,12 +133,19 @@ class Stack:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir}/logs/{name}.log")
 
+    def pids(self) -> dict[str, int]:
+        """Every process this stack started, by component."""
+        started = {name: proc.pid for name, proc in self.processes.items()}
+        if self.moto is not None and self.moto.proc is not None:
+            started["moto"] = self.moto.proc.pid
+        return started
+
     def stop(self) -> None:
         """Stop every child by PID, the emulator last: SIGTERM to its process group, SIGKILL after a
         grace period."""
-        for name in [n for n in self.processes if n != "moto"] + ["moto"]:
-            proc = self.processes.pop(name, None)
-            if proc is None or proc.poll() is not None:
+        for name in list(self.processes):
+            proc = self.processes.pop(name)
+            if proc.poll() is not None:
                 continue
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -147,3 +153,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None

@@ -1,10 +1,19 @@
-"""E2E tier: the whole devstack (moto server, API, event runner, node agent) started for the session.
+"""E2E tier: the whole devstack (AWS emulator, API, event runner, node agent) started for the session,
+once per backend, so every test that uses `stack` runs on each (ids `[moto]`, `[dynamodb-local]`,
+`[localstack]`; see devstack/backends.py):
 
-AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_DYNAMODB) select another AWS-compatible endpoint; by
-default the stack starts its own moto server. Every process is stopped by PID at the end.
+  moto            the stack's own moto server
+  dynamodb-local  DynamoDB on AWS's DynamoDB Local, SQS on the stack's moto server
+  localstack      LocalStack 4.14 (host mode) for SQS and the rest, DynamoDB on DynamoDB Local
+
+One backend's stack and emulators are stopped (by PID) before the next one starts. E2E_BACKENDS
+(comma list) restricts which run. AWS_ENDPOINT_URL (and/or AWS_ENDPOINT_URL_DYNAMODB) given from
+outside still mean "use this endpoint": the tier then runs once, as `[external]`, on it. A backend
+that cannot start fails its tests with the reason; it is never skipped.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -14,21 +23,45 @@ from pathlib import Path
 
 import pytest
 
+from devstack.backends import BACKENDS, BackendError, backend
 from devstack.stack import Stack, free_port
 
 FAILING_DOMAINS = "fail-*"
+EXTERNAL = "external"  # the backend id when AWS_ENDPOINT_URL(_DYNAMODB) come from outside
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    workdir = Path(tmp_path_factory.mktemp("devstack"))
-    running = Stack(workdir=workdir, api_port=free_port(), node_http_port=free_port(),
-                    endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
-                    dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
-                    resource_prefix=f"soho-e2e-{os.getpid()}", node_fail_domains=FAILING_DOMAINS)
-    running.start(timeout=120)
-    yield running
-    running.stop()
+def e2e_backends() -> list[str]:
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        return [EXTERNAL]
+    chosen = [name.strip() for name in os.environ.get("E2E_BACKENDS", "").split(",") if name.strip()]
+    return chosen or list(BACKENDS)  # an unknown name fails its tests (backend() says why)
+
+
+@pytest.fixture(scope="session", params=e2e_backends())
+def stack(request, tmp_path_factory):
+    name = request.param
+    workdir = Path(tmp_path_factory.mktemp(f"devstack-{name}"))
+    with contextlib.ExitStack() as started:
+        why = None
+        try:
+            if name == EXTERNAL:
+                if os.environ.get("E2E_BACKENDS", "").strip():
+                    raise BackendError("AWS_ENDPOINT_URL(_DYNAMODB) and E2E_BACKENDS are both set: the e2e tier "
+                                       "either uses the given endpoint or starts its backends; unset one")
+                endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+                dynamodb_endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+            else:
+                endpoint, dynamodb_endpoint = started.enter_context(backend(name, workdir))
+            running = Stack(workdir=workdir, api_port=free_port(), node_http_port=free_port(),
+                            endpoint=endpoint, dynamodb_endpoint=dynamodb_endpoint,
+                            resource_prefix=f"soho-e2e-{os.getpid()}", node_fail_domains=FAILING_DOMAINS)
+            running.start(timeout=120)
+            started.callback(running.stop)
+        except Exception as error:
+            why = f"e2e backend {name!r} could not start: {type(error).__name__}: {error}"
+        if why:
+            pytest.fail(why, pytrace=False)  # fail, never skip: the reason is the message
+        yield running
 
 
 class Api:
