@@ -1,7 +1,8 @@
 """soho-backoffice: the Chalice app. Blueprints and middleware only."""
 from chalice import Chalice
 
-from chalicelib.entrypoints import api_admin, api_storefront, consumers, middleware, schedules, webhooks
+from chalicelib.entrypoints import (api_admin, api_dev, api_storefront, consumers, middleware, notices, schedules,
+                                    webhooks)
 
 app = Chalice(app_name="soho-backoffice", configure_logs=False)
 
@@ -9,5 +10,5 @@ app.register_middleware(middleware.http_logging, "http")
 for kind in ("sqs", "scheduled"):
     app.register_middleware(middleware.event_logging, kind)
 
-for module in (api_storefront, webhooks, api_admin, consumers, schedules):
+for module in (api_storefront, webhooks, api_admin, api_dev, consumers, schedules, notices):
     app.register_blueprint(module.bp)

@@ -15,7 +15,9 @@ CATALOG_PATH = Path(__file__).parent / "data" / "catalog.json"
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime: ...   # business time: deadlines, evidence, invoices
+
+    def wall(self) -> datetime: ...  # real time: liveness of components
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Services:
     catalog: Catalog
     store: Any   # adapters.dynamo_store.DynamoStore or a fake with the same methods
     queues: Any  # adapters.queues.SqsQueues or a fake with the same methods
+    mailer: Any = None  # adapters.mailer.SesMailer or a fake; None: SES, made on first use (R54)
 
 
 @lru_cache(maxsize=1)
@@ -41,12 +44,14 @@ def services() -> Services:
 
 @lru_cache(maxsize=1)
 def _real_services() -> Services:
-    from .adapters.clock import SystemClock
+    from .adapters.clock import OffsetClock, SystemClock
     from .adapters.dynamo_store import DynamoStore
     from .adapters.queues import SqsQueues
     s = settings()
-    return Services(settings=s, clock=SystemClock(), catalog=load_catalog(),
-                    store=DynamoStore(region=s.region), queues=SqsQueues(region=s.region))
+    store = DynamoStore(region=s.region)
+    # Time travel exists only in local mode; a real stage reads the system clock.
+    clock = OffsetClock(store) if s.local_mode else SystemClock()
+    return Services(settings=s, clock=clock, catalog=load_catalog(), store=store, queues=SqsQueues(region=s.region))
 
 
 def override(replacement: Optional[Services]) -> None:

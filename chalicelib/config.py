@@ -29,9 +29,13 @@ class Settings:
     # R24: the invoice prints three times the French legal interest rate.
     legal_interest_rate_percent: Decimal = Decimal("6.65")
     invoice_number_prefix: str = "F"
+    sender_email: str = "noreply@soho.example"  # R54: the From of every notice, an SES identity
     node_pool: str = "default"
     node_heartbeat_stale_seconds: int = 180  # three missed node heartbeats (one a minute)
     command_redispatch_after_seconds: int = 300
+    expiry_notice_days: int = 60      # R17: sent this many days before the end; must be > 45
+    data_retention_days: int = 30     # R20: hosted data kept this long after the end
+    deletion_warning_days: int = 7    # R20: warning email this many days before the deletion
     service_name: str = "soho-backoffice"
 
     def table_name(self, key: str) -> str:
@@ -68,12 +72,22 @@ class Settings:
             legal_interest_rate_percent=Decimal(
                 env.get("SOHO_LEGAL_INTEREST_RATE_PERCENT", str(d.legal_interest_rate_percent))),
             invoice_number_prefix=env.get("SOHO_INVOICE_PREFIX", d.invoice_number_prefix),
+            sender_email=env.get("SOHO_SENDER_EMAIL", d.sender_email),
             node_pool=env.get("SOHO_NODE_POOL", d.node_pool),
             node_heartbeat_stale_seconds=int(
                 env.get("SOHO_NODE_HEARTBEAT_STALE_SECONDS", d.node_heartbeat_stale_seconds)),
             command_redispatch_after_seconds=int(
                 env.get("SOHO_COMMAND_REDISPATCH_AFTER_SECONDS", d.command_redispatch_after_seconds)),
+            expiry_notice_days=int(env.get("SOHO_EXPIRY_NOTICE_DAYS", d.expiry_notice_days)),
+            data_retention_days=int(env.get("SOHO_DATA_RETENTION_DAYS", d.data_retention_days)),
+            deletion_warning_days=int(env.get("SOHO_DELETION_WARNING_DAYS", d.deletion_warning_days)),
         )
+
+    def __post_init__(self) -> None:
+        if self.expiry_notice_days <= 45:
+            raise ValueError("R17: the expiry notice must be sent more than 45 days before the end")
+        if not 0 < self.deletion_warning_days < self.data_retention_days:
+            raise ValueError("R20: the deletion warning comes before the deletion, within the retention period")
 
 
 @lru_cache(maxsize=1)

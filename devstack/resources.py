@@ -63,6 +63,13 @@ def register_node(settings: Settings, node_id: str, capacity_mb: int, http_addre
     return url
 
 
+def ensure_sender_identity(settings: Settings) -> None:
+    """R54: moto and LocalStack accept `ses.send_email` only from a verified identity (on AWS the
+    stack creates it from the SenderEmailAddress parameter and its owner confirms the mail)."""
+    boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.sender_email)
+
+
 def ensure_all(settings: Settings) -> dict[str, str]:
     ensure_tables(settings)
+    ensure_sender_identity(settings)
     return ensure_queues(settings)

@@ -158,7 +158,7 @@ def main() -> None:
     log.setLevel(logging.INFO)
     svc = services()
     runner = EventRunner(app, boto3.client("sqs", region_name=svc.settings.region), svc.settings.region,
-                         heartbeat=lambda: svc.store.heartbeat(EVENT_RUNNER, svc.clock.now()))
+                         heartbeat=lambda: svc.store.heartbeat(EVENT_RUNNER, svc.clock.wall()))
     runner.start()
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     log.info("event runner started: %s", ", ".join(s.name for s in app.event_sources))

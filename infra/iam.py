@@ -7,6 +7,8 @@ from what it would write. ACCESS names tables, indexes and queues by their keys 
 infra/resources.json; the generator turns them into ARNs with the stage's resource prefix, so
 dev and prod policies come from one source. Region and account stay wildcards; the resource
 name never is one (node command queues use the name pattern `<prefix>-node-*-commands`).
+SES grants name the identities of the stage's sender domain (`SOHO_SENDER_EMAIL` of the stage in
+`.chalice/config.json`; the template only accepts a SenderEmailAddress of that domain).
 
 The integration tier records every AWS call each handler makes and fails a test whose calls a
 policy here would deny (tests/integration/iam_audit.py), so ACCESS follows the code.
@@ -24,6 +26,7 @@ from typing import Any, Iterable, Optional
 from .appinfo import LambdaFunction, for_stage
 from .definitions import resources
 from .stages import ROOT, chalice_config, config_path, log_group_name, resource_prefix, stage_names
+from .stages import sender_email as stage_sender_email
 
 # What each function's code does with the data, action names without their service prefix.
 # DynamoDB transactions need no action of their own: each item is authorised as the PutItem,
@@ -41,13 +44,16 @@ ACCESS: dict[str, dict[str, Any]] = {
             "invoices": ["PutItem", "GetItem"],                 # + replay and admin views
             "domains": ["PutItem"],
             "evidence": ["PutItem", "Query"],                   # R56: append; admin views read the log
-            "meta": ["GetItem", "UpdateItem"],                  # R22 sequence; /health reads heartbeats
+            "meta": ["GetItem", "UpdateItem", "PutItem"],       # R22 sequence; heartbeats; local clock and sweep cursor
             "nodes": ["Query"],                                 # GET /health: the pool's nodes
             "node_commands": ["GetItem", "PutItem"],            # admin contract view; retry's new command
             "alerts": ["Query"],                                # GET /admin/alerts
+            "timers": ["UpdateItem"],                           # local mode: POST /dev/clock sweeps once
         },
+        # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
+        "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"]}},
         # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
-        "queues": {"payment-events": ["GetQueueUrl", "SendMessage"]},
+        "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"]},
         "node_command_queues": ["SendMessage"],                 # retry-provisioning dispatches the command
     },
     # R27: apply a payment once: record it, pay the invoice, move order and contract, reserve
@@ -69,10 +75,14 @@ ACCESS: dict[str, dict[str, Any]] = {
     "on_node_result": {
         "tables": {
             "node_commands": ["GetItem", "UpdateItem"],
-            "contracts": ["UpdateItem"],
+            "contracts": ["GetItem", "UpdateItem"],
+            "customers": ["GetItem"],                           # R20: the deletion notice's recipient
+            "timers": ["PutItem"],                              # R17/R19: scheduled when the contract turns active
             "nodes": ["UpdateItem"],                            # heartbeat: last seen
+            "notices": ["PutItem"],                             # R20: the data-deleted notice
             "evidence": ["PutItem"],
         },
+        "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
     },
     # R30: a command out of tries fails its contract and alerts operators.
     "on_node_command_dead_letter": {
@@ -87,6 +97,34 @@ ACCESS: dict[str, dict[str, Any]] = {
     "redispatch_pending_commands": {
         "indexes": {"node_commands": {"pending": ["Query"]}},
         "node_command_queues": ["SendMessage"],
+    },
+    # Timer sweep: due timers come from the sparse `due` index, one Query per day, never a scan;
+    # each is claimed (lease) and sent to the timers queue.
+    "sweep_due_timers": {
+        "tables": {"timers": ["UpdateItem"], "meta": ["GetItem", "PutItem"]},
+        "indexes": {"timers": {"due": ["Query"]}},
+        "queues": {"timers": ["GetQueueUrl", "SendMessage"]},
+    },
+    # Due timers (R17, R19, R20): the handler's effect and the timer's done mark in one write.
+    "on_timer": {
+        "tables": {
+            "timers": ["GetItem", "PutItem", "UpdateItem"],   # read, schedule follow-ups, mark done
+            "contracts": ["GetItem", "UpdateItem"],
+            "customers": ["GetItem"],                          # the notice's recipient
+            "nodes": ["GetItem"],                              # the node's command queue
+            "node_commands": ["PutItem"],                      # outbox row of a suspend/delete command
+            "notices": ["PutItem"],                            # R54: stored with the effect, queued after it
+            "alerts": ["PutItem"],
+            "evidence": ["PutItem"],
+        },
+        "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
+        "node_command_queues": ["SendMessage"],
+    },
+    # R54: send a queued notice once: read it, claim it, send it through SES as the stage's
+    # sender, record `sent` or `failed`.
+    "on_notice": {
+        "tables": {"notices": ["GetItem", "UpdateItem"]},
+        "ses": ["SendEmail"],
     },
 }
 
@@ -106,6 +144,14 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:*:*:{name}"
 
 
+def ses_identity_arns(sender_email: str) -> list[str]:
+    """R54: the identities a function may send as: the sender's domain and its addresses (SES
+    authorises `SendEmail` on the identity that covers the From address: the address when it is
+    verified itself, as the stack's SenderIdentity is, else its domain)."""
+    domain = sender_email.rsplit("@", 1)[-1].lower()
+    return [f"arn:aws:ses:*:*:identity/{domain}", f"arn:aws:ses:*:*:identity/*@{domain}"]
+
+
 def node_command_queue_pattern(prefix: str) -> str:
     from chalicelib.config import Settings  # the one place that spells a node queue's name
     return Settings(resource_prefix=prefix).node_queue_name("*")
@@ -116,7 +162,8 @@ def _sid(*words: str) -> str:
 
 
 def policy_document(function: LambdaFunction, *, app_name: str, stage: str, prefix: str,
-                    definitions: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                    definitions: Optional[dict[str, Any]] = None,
+                    sender_email: Optional[str] = None) -> dict[str, Any]:
     if function.name not in ACCESS:
         raise KeyError(f"no IAM access declared for the Lambda function {function.name!r}: "
                        "add it to ACCESS in infra/iam.py and run `python -m infra.iam`")
@@ -150,16 +197,22 @@ def policy_document(function: LambdaFunction, *, app_name: str, stage: str, pref
         statements.append({"Sid": "NodeCommandQueues", "Effect": "Allow",
                            "Action": [f"sqs:{a}" for a in access["node_command_queues"]],
                            "Resource": queue_arn(node_command_queue_pattern(prefix))})
+    if access.get("ses"):
+        from chalicelib.config import Settings
+        statements.append({"Sid": "SesSenderIdentity", "Effect": "Allow",
+                           "Action": [f"ses:{a}" for a in access["ses"]],
+                           "Resource": ses_identity_arns(sender_email or Settings().sender_email)})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def stage_policies(functions: Iterable[LambdaFunction], *, app_name: str, stage: str,
-                   prefix: str) -> dict[str, dict[str, Any]]:
+                   prefix: str, sender_email: Optional[str] = None) -> dict[str, dict[str, Any]]:
     functions = list(functions)
     stale = set(ACCESS) - {f.name for f in functions}
     if stale:
         raise KeyError(f"ACCESS in infra/iam.py names functions the app does not have: {sorted(stale)}")
-    return {f.name: policy_document(f, app_name=app_name, stage=stage, prefix=prefix) for f in functions}
+    return {f.name: policy_document(f, app_name=app_name, stage=stage, prefix=prefix, sender_email=sender_email)
+            for f in functions}
 
 
 def policy_file(stage: str, function: str, project_dir: Path = ROOT) -> Path:
@@ -191,7 +244,7 @@ def expected_files(project_dir: Path = ROOT) -> dict[Path, str]:
     for stage in stage_names(config):
         functions = _functions(stage, project_dir)
         policies = stage_policies(functions, app_name=config["app_name"], stage=stage,
-                                  prefix=resource_prefix(config, stage))
+                                  prefix=resource_prefix(config, stage), sender_email=stage_sender_email(config, stage))
         settings = config["stages"][stage].setdefault("lambda_functions", {})
         for name in list(settings):
             if name not in policies:  # a handler that is gone keeps no policy

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .appinfo import LambdaFunction, for_stage, stage_process_environment
-from .stages import ROOT, chalice_config, resource_prefix, stage_names
+from .stages import ROOT, chalice_config, resource_prefix, sender_email, stage_names
 from .template import REPORT_BATCH_ITEM_FAILURES, merge_template
 
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
@@ -88,7 +88,7 @@ def package(stage: str, out: Path, *, project_dir: Path = ROOT, lint: bool = Tru
     config = chalice_config(project_dir)
     functions = functions if functions is not None else for_stage(stage, project_dir)
     merge = merge_template(app_name=config["app_name"], stage=stage, prefix=resource_prefix(config, stage),
-                           functions=functions)
+                           functions=functions, sender_email=sender_email(config, stage))
     out.mkdir(parents=True, exist_ok=True)
     merge_path = out / f"{stage}-merge-template.json"
     merge_path.write_text(json.dumps(merge, indent=2) + "\n", encoding="utf-8")

@@ -42,6 +42,13 @@ def resource_prefix(config: dict[str, Any], stage: str) -> str:
     return prefix
 
 
+def sender_email(config: dict[str, Any], stage: str) -> str:
+    """R54: the address notices of `stage` are sent from (SOHO_SENDER_EMAIL, else the app's default).
+    Its domain bounds the SES grant of the policies and the template's SenderEmailAddress."""
+    from chalicelib.config import Settings
+    return stage_environment(config, stage).get("SOHO_SENDER_EMAIL") or Settings().sender_email
+
+
 def function_name(app_name: str, stage: str, function: str) -> str:
     """The Lambda function name, as `chalice deploy` names it: `<app>-<stage>` for the API
     handler, `<app>-<stage>-<handler>` for the others. The packaged template sets the same

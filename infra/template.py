@@ -20,6 +20,7 @@ naming fails the packaging instead of dropping a setting.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Optional
 
 from chalice.utils import to_cfn_resource_name
@@ -101,14 +102,27 @@ def alarm_resource(prefix: str, key: str) -> dict[str, Any]:
         "AlarmActions": [{"Ref": ALARM_TOPIC}], "OKActions": [{"Ref": ALARM_TOPIC}]}}
 
 
-def _parameters() -> dict[str, Any]:
+def sender_parameter(sender_email: Optional[str] = None) -> dict[str, Any]:
+    """R54: with the stage's sender, the parameter defaults to it and accepts only an address of its
+    domain: the functions' IAM policies may send as that domain's identities only (infra/iam.py)."""
+    parameter: dict[str, Any] = {
+        "Type": "String", "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        "Description": "Sender address of customer notices; SES sends a verification mail to it"}
+    if sender_email:
+        domain = sender_email.rsplit("@", 1)[-1].lower()
+        parameter.update(Default=sender_email, AllowedPattern=r"^[^@\s]+@" + re.escape(domain) + "$",
+                         ConstraintDescription=f"an address of {domain}, the domain the IAM policies let "
+                                               "the functions send from (SOHO_SENDER_EMAIL in .chalice/config.json)")
+    return parameter
+
+
+def _parameters(sender_email: Optional[str] = None) -> dict[str, Any]:
     return {
         "PaymentWebhookSecret": {"Type": "String", "NoEcho": True, "MinLength": 1,
                                  "Description": "Stripe webhook signing secret (whsec_...)"},
         "OperatorApiKey": {"Type": "String", "NoEcho": True, "MinLength": 16,
                            "Description": "Bearer key of the operator API (/admin/*), at least 16 characters"},
-        SENDER_PARAMETER: {"Type": "String", "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                           "Description": "Sender address of customer notices; SES sends a verification mail to it"},
+        SENDER_PARAMETER: sender_parameter(sender_email),
         "AlarmEmail": {"Type": "String", "Default": "",
                        "Description": "Address subscribed to the dead-letter alarms (empty: no subscription)"},
         "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": LOG_RETENTION_DAYS,
@@ -125,13 +139,14 @@ def _queue_key(prefix: str, queue_name: str, definitions: dict[str, Any], reader
 
 
 def merge_template(*, app_name: str, stage: str, prefix: str, functions: Iterable[LambdaFunction],
-                   definitions: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                   definitions: Optional[dict[str, Any]] = None,
+                   sender_email: Optional[str] = None) -> dict[str, Any]:
     definitions = definitions or resources()
     functions = list(functions)
     out: dict[str, Any] = {
         "Description": f"{app_name} {stage}: Chalice functions and API with the tables, queues, dead-letter "
                        "alarms and SES sender identity of infra/resources.json",
-        "Parameters": _parameters(),
+        "Parameters": _parameters(sender_email),
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Resources": {},
         "Outputs": {},

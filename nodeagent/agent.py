@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
-from chalicelib.contracts.node_messages import (CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned,
+from chalicelib.contracts.node_messages import (CommandApplied, CommandFailed, NodeHeartbeat, SpaceProvisioned,
                                                 node_command_adapter)
 
 from .spaces import CommandError, SpaceStore
@@ -54,13 +54,13 @@ class NodeAgent:
             log.error("unreadable command left for the dead-letter queue: %s", exc)
             return
         try:
-            if not isinstance(command, ProvisionSpace):
-                raise CommandError(f"unsupported command {command.type}")
-            outcome = self.store.provision(command)
-            self.reply(SpaceProvisioned(node_id=self.node_id, correlation_id=command.correlation_id,
-                                        command_id=command.command_id, contract_id=outcome.contract_id,
-                                        domain=outcome.domain, completed_at=self.clock()))
-            log.info("applied %s %s%s", command.type, command.command_id, " (replay)" if outcome.replayed else "")
+            outcome = self.store.apply(command)
+            done = dict(node_id=self.node_id, correlation_id=command.correlation_id, command_id=command.command_id,
+                        contract_id=outcome.contract_id, domain=outcome.domain, completed_at=self.clock())
+            self.reply(SpaceProvisioned(**done) if outcome.kind == "SpaceProvisioned"
+                       else CommandApplied(command_type=command.type, **done))
+            log.info("applied %s %s%s%s", command.type, command.command_id, " (replay)" if outcome.replayed else "",
+                     f" ({outcome.note})" if outcome.note else "")
         except (CommandError, OSError) as exc:
             self.reply(CommandFailed(node_id=self.node_id, correlation_id=command.correlation_id,
                                      command_id=command.command_id, contract_id=command.contract_id,

@@ -1,46 +1,66 @@
 """Serves every hosting space over HTTP, choosing the site by the Host header."""
 from __future__ import annotations
 
+import html
 import mimetypes
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .spaces import SpaceStore
+from .spaces import Site, SpaceStore
+
+# Shown for every path of a suspended space (R19, R23, R49). It names the domain only: the reason
+# (unpaid invoice, complaint) is the customer's business, not the visitors'.
+SUSPENDED_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{domain} : site suspendu</title></head>
+<body><h1>{domain} : site suspendu</h1>
+<p>Ce site est temporairement suspendu. Son contenu est conserv&eacute; et sera de nouveau accessible
+d&egrave;s la lev&eacute;e de la suspension.</p></body></html>
+"""
+SUSPENDED_RETRY_AFTER_SECONDS = 3600
 
 
 def make_server(store: SpaceStore, host: str, port: int) -> ThreadingHTTPServer:
     class SiteHandler(BaseHTTPRequestHandler):
         server_version = "soho-node/1"
 
-        def _resolve(self) -> Path | None:
-            site = store.site_root((self.headers.get("Host") or "").rsplit(":", 1)[0])
-            if site is None:
-                return None
+        def _resolve(self, site: Site) -> Path | None:
             relative = unquote(urlsplit(self.path).path).lstrip("/")
-            target = (site / relative).resolve()
-            if site.resolve() not in (target, *target.parents):
+            target = (site.htdocs / relative).resolve()
+            if site.htdocs.resolve() not in (target, *target.parents):
                 return None
             if target.is_dir():
                 target = target / "index.html"
             return target if target.is_file() else None
 
-        def _answer(self, with_body: bool) -> None:
-            target = self._resolve()
-            if target is None:
-                body = b"not found\n"
-                self.send_response(404)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-            else:
-                body = target.read_bytes()
-                self.send_response(200)
-                kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-                self.send_header("Content-Type", kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
+        def _send(self, status: int, body: bytes, kind: str, with_body: bool, headers: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if with_body:
                 self.wfile.write(body)
+
+        def _answer(self, with_body: bool) -> None:
+            site = store.site((self.headers.get("Host") or "").rsplit(":", 1)[0])
+            if site is not None and site.state == "suspended":
+                page = SUSPENDED_PAGE.format(domain=html.escape(site.domain)).encode()
+                self._send(503, page, "text/html; charset=utf-8", with_body,
+                           {"Retry-After": str(SUSPENDED_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"})
+                return
+            target = self._resolve(site) if site is not None else None
+            try:
+                body = target.read_bytes() if target is not None else None
+            except OSError:  # the space was deleted meanwhile
+                body = None
+            if body is None:
+                self._send(404, b"not found\n", "text/plain; charset=utf-8", with_body)
+                return
+            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            self._send(200, body, kind + ("; charset=utf-8" if kind.startswith("text/") else ""), with_body)
 
         def do_GET(self) -> None:  # noqa: N802
             self._answer(True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
 
@@ -22,9 +23,11 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from ..domain.calendar import utc_iso
 from ..domain.evidence import EvidenceEntry
 from .models import (AlertModel, ContractModel, CustomerModel, DomainModel, EvidenceModel, InvoiceModel,
-                     MetaModel, NodeCommandModel, NodeModel, OrderModel, PaymentModel)
+                     MetaModel, NodeCommandModel, NodeModel, OrderModel, PaymentModel, TimerModel)
 
 INVOICE_SEQUENCE = "invoice_sequence"
+CLOCK_OFFSET = "clock_offset_seconds"
+SWEEP_CURSOR = "timer_sweep_cursor"
 NODE_CACHE_SECONDS = 30
 
 
@@ -66,6 +69,23 @@ class _Tx:
             if not failed:
                 raise
             raise TransactionConflict(failed) from None
+
+
+@dataclass
+class Effect:
+    """The rows and moves of one use case, committed together by DynamoStore.apply."""
+    saves: list = field(default_factory=list)     # (label, model, condition)
+    updates: list = field(default_factory=list)   # (label, model, actions, condition)
+    evidence: list = field(default_factory=list)  # EvidenceEntry
+    after_commit: list = field(default_factory=list)  # callables run once the write succeeded
+
+    def save(self, label: str, model: Any, condition: Any = None) -> "Effect":
+        self.saves.append((label, model, condition))
+        return self
+
+    def update(self, label: str, model: Any, actions: list, condition: Any = None) -> "Effect":
+        self.updates.append((label, model, actions, condition))
+        return self
 
 
 def new_id(prefix: str) -> str:
@@ -139,6 +159,9 @@ class DynamoStore:
 
     def get_order(self, order_id: str) -> Optional[OrderModel]:
         return _get(OrderModel, order_id)
+
+    def get_customer(self, customer_id: str) -> Optional[CustomerModel]:
+        return _get(CustomerModel, customer_id)
 
     def get_contract(self, contract_id: str) -> Optional[ContractModel]:
         return _get(ContractModel, contract_id)
@@ -260,7 +283,8 @@ class DynamoStore:
     def complete_command(self, *, command: NodeCommandModel, contract_state: str,
                          accepting_states: Iterable[str], alert: Optional[AlertModel],
                          command_status: str, error: Optional[str],
-                         evidence: Sequence[EvidenceEntry], now: datetime) -> None:
+                         evidence: Sequence[EvidenceEntry], now: datetime,
+                         timers: Sequence[TimerModel] = ()) -> None:
         """A command's final verdict and the contract's move, together. Conditions make a
         duplicate verdict a no-op: the command must still be pending (or failed, for a late
         success) and the contract must still point at this command."""
@@ -279,6 +303,8 @@ class DynamoStore:
                   & (ContractModel.command_id == command.command_id))
         if alert is not None:
             tx.save("alert", alert)
+        for timer in timers:
+            tx.save(f"timer:{timer.kind}", timer, condition=TimerModel.timer_id.does_not_exist())
         self._append_evidence(tx, evidence)
         tx.commit()
 
@@ -316,6 +342,57 @@ class DynamoStore:
     def open_alerts(self) -> list[dict[str, Any]]:
         return [{"alert_id": a.alert_id, "kind": a.kind, "message": a.message, "refs": a.refs,
                  "created_at": a.created_at} for a in AlertModel.query("open", scan_index_forward=False)]
+
+    # ---- clock offset (local time travel) ---------------------------------------------
+    def clock_offset_seconds(self) -> float:
+        item = _get(MetaModel, CLOCK_OFFSET)
+        return float(item.value) if item is not None and item.value is not None else 0.0
+
+    def set_clock_offset_seconds(self, seconds: float, expected: float) -> None:
+        """Conditional on the offset read before, so two concurrent moves cannot go backwards."""
+        condition = MetaModel.name.does_not_exist() | (MetaModel.value == round(expected, 3))
+        MetaModel(name=CLOCK_OFFSET).update(actions=[MetaModel.value.set(round(seconds, 3))],
+                                            condition=condition)
+
+    # ---- timers ---------------------------------------------------------------------------
+    def timers_due(self, day: str, now: datetime) -> list[TimerModel]:
+        """The pending timers of one UTC day that are due (sparse index: done timers are not in it)."""
+        return list(TimerModel.due.query(day, TimerModel.due_at <= utc_iso(now)))
+
+    def claim_timer(self, timer_id: str, now: datetime, lease_until: datetime) -> bool:
+        """A sweep's claim: only one sweep sends a due timer within a lease; a timer whose handler
+        did not finish is sent again after the lease (the handler's own write is conditional)."""
+        try:
+            TimerModel(timer_id=timer_id).update(
+                actions=[TimerModel.lease_until.set(utc_iso(lease_until)), TimerModel.sends.add(1)],
+                condition=(TimerModel.state == "pending")
+                & (TimerModel.lease_until.does_not_exist() | (TimerModel.lease_until < utc_iso(now))))
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def get_timer(self, timer_id: str) -> Optional[TimerModel]:
+        return _get(TimerModel, timer_id)
+
+    def sweep_cursor(self) -> Optional[str]:
+        item = _get(MetaModel, SWEEP_CURSOR)
+        return item.text if item is not None else None
+
+    def set_sweep_cursor(self, day: str, now: datetime) -> None:
+        MetaModel(name=SWEEP_CURSOR, text=day, updated_at=utc_iso(now)).save()
+
+    def apply(self, effect: "Effect") -> None:
+        """Commit an effect built by a use case: every row and move in one transaction.
+        Raises TransactionConflict naming the labels whose condition failed."""
+        tx = self._tx()
+        for label, model, condition in effect.saves:
+            tx.save(label, model, condition)
+        for label, model, actions, condition in effect.updates:
+            tx.update(label, model, actions, condition)
+        self._append_evidence(tx, effect.evidence)
+        tx.commit()
 
     # ---- component heartbeats -----------------------------------------------------
     def heartbeat(self, component: str, at: datetime, detail: str = "") -> None:

@@ -211,5 +211,76 @@ class MetaModel(Model):
     updated_at = UnicodeAttribute(null=True)
 
 
+class DueTimerIndex(GlobalSecondaryIndex):
+    """Sparse: a timer carries `due_day` (UTC day of `due_at`) until it is done, so the sweep reads
+    only what is due, one Query per day, never a scan."""
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+    due_day = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class TimerModel(Model):
+    """A deadline of a contract, invoice or order (R17, R19, R20...): fires once at `due_at`."""
+    Meta = _meta("timers")
+    timer_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    due_at = UnicodeAttribute()
+    due_day = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()               # pending -> done (or cancelled)
+    lease_until = UnicodeAttribute(null=True)  # a sweep's claim; after it, another sweep may send it again
+    sends = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    done_at = UnicodeAttribute(null=True)
+    due = DueTimerIndex()
+
+
+class CustomerNoticesIndex(GlobalSecondaryIndex):
+    """R54: a customer's notices, oldest first."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RecipientNoticesIndex(GlobalSecondaryIndex):
+    """R54: the notices sent to one address (GET /dev/mail reads it; never a scan)."""
+    class Meta:
+        index_name = "recipient"
+        projection = AllProjection()
+    recipient = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class NoticeModel(Model):
+    """R54: one email notice. `notice_id` is the caller's dedupe key (e.g. `expiry_notice#<contract>`),
+    so a notice is stored once only (R17). Status: queued -> sending -> sent | failed (retried)."""
+    Meta = _meta("notices")
+    notice_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute()
+    template = UnicodeAttribute()
+    template_version = NumberAttribute()
+    context = JSONAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    lease_until = UnicodeAttribute(null=True)  # a delivery's claim while it sends
+    sent_at = UnicodeAttribute(null=True)
+    ses_message_id = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    by_customer = CustomerNoticesIndex()
+    by_recipient = RecipientNoticesIndex()
+
+
 ALL_MODELS = (CustomerModel, OrderModel, ContractModel, InvoiceModel, DomainModel, PaymentModel,
-              NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel)
+              NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel, TimerModel, NoticeModel)

@@ -31,12 +31,52 @@ class ProvisionSpace(_Message):
     issued_at: datetime
 
 
-NodeCommand = Annotated[Union[ProvisionSpace], Field(discriminator="type")]
+class _SpaceCommand(_Message):
+    command_id: str
+    contract_id: str
+    domain: str
+    issued_at: datetime
+
+
+class RestrictSpace(_SpaceCommand):
+    """R23/R49: the site keeps answering but the space is limited (no uploads, no outgoing mail)."""
+    type: Literal["RestrictSpace"] = "RestrictSpace"
+    reason: str
+
+
+class SuspendSpace(_SpaceCommand):
+    """R19/R23/R49: the site answers 503 with a suspension page; files and mail are kept (R20)."""
+    type: Literal["SuspendSpace"] = "SuspendSpace"
+    reason: str
+
+
+class UnsuspendSpace(_SpaceCommand):
+    """Lift a restriction or suspension: the site is served again as it was."""
+    type: Literal["UnsuspendSpace"] = "UnsuspendSpace"
+
+
+class DeleteSpaceData(_SpaceCommand):
+    """R20: delete every hosted file, database, mailbox and log of the space; the site answers 404."""
+    type: Literal["DeleteSpaceData"] = "DeleteSpaceData"
+
+
+NodeCommand = Annotated[Union[ProvisionSpace, RestrictSpace, SuspendSpace, UnsuspendSpace, DeleteSpaceData],
+                        Field(discriminator="type")]
 
 
 class SpaceProvisioned(_Message):
     type: Literal["SpaceProvisioned"] = "SpaceProvisioned"
     command_id: str
+    contract_id: str
+    domain: str
+    completed_at: datetime
+
+
+class CommandApplied(_Message):
+    """Any command other than ProvisionSpace was applied (the node's confirmation, R20 for deletions)."""
+    type: Literal["CommandApplied"] = "CommandApplied"
+    command_id: str
+    command_type: Literal["RestrictSpace", "SuspendSpace", "UnsuspendSpace", "DeleteSpaceData"]
     contract_id: str
     domain: str
     completed_at: datetime
@@ -59,7 +99,8 @@ class NodeHeartbeat(_Message):
     sites: int = Field(ge=0)
 
 
-NodeResult = Annotated[Union[SpaceProvisioned, CommandFailed, NodeHeartbeat], Field(discriminator="type")]
+NodeResult = Annotated[Union[SpaceProvisioned, CommandApplied, CommandFailed, NodeHeartbeat],
+                      Field(discriminator="type")]
 
 node_command_adapter: TypeAdapter = TypeAdapter(NodeCommand)
 node_result_adapter: TypeAdapter = TypeAdapter(NodeResult)

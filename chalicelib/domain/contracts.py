@@ -18,6 +18,8 @@ class ContractState(str, Enum):
     ACTIVE = "active"
     PROVISIONING_FAILED = "provisioning_failed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"            # R19: ended without renewal; the space is suspended, data kept
+    DATA_DELETED = "data_deleted"  # R20: the node confirmed the deletion of every hosted data
 
 
 class ContractEvent(str, Enum):
@@ -26,6 +28,8 @@ class ContractEvent(str, Enum):
     PROVISIONING_FAILED = "provisioning_failed"    # R30: tries exhausted (dead-letter)
     PROVISIONING_RETRIED = "provisioning_retried"  # operator sends the command again
     ORDER_CANCELLED = "order_cancelled"
+    CONTRACT_ENDED = "contract_ended"              # R16/R19: the end date passed without renewal
+    DATA_DELETED = "data_deleted"                  # R20: deletion confirmed by the node
 
 
 S, E = ContractState, ContractEvent
@@ -38,6 +42,10 @@ TRANSITIONS: dict[tuple[ContractState, ContractEvent], ContractState] = {
     (S.PROVISIONING_FAILED, E.PROVISIONING_RETRIED): S.PROVISIONING,
     # A late success after the dead-letter verdict (an operator replayed it): the node is the truth.
     (S.PROVISIONING_FAILED, E.SPACE_PROVISIONED): S.ACTIVE,
+    # R16: no tacit renewal; R19: at the end date an unrenewed contract is suspended.
+    (S.ACTIVE, E.CONTRACT_ENDED): S.EXPIRED,
+    # R20: after the retention period, deletion confirmed by the node (never on suspension alone).
+    (S.EXPIRED, E.DATA_DELETED): S.DATA_DELETED,
 }
 
 

@@ -47,13 +47,15 @@ def _payment_record(record: Any) -> str:
 def _node_result_record(record: Any) -> str:
     from aws_lambda_powertools.utilities.parser import parse
 
-    from ..contracts.node_messages import CommandFailed, NodeHeartbeat, NodeResult
+    from ..contracts.node_messages import CommandApplied, CommandFailed, NodeHeartbeat, NodeResult
     from ..service import provisioning
     message = parse(event=record.json_body, model=NodeResult)
     if isinstance(message, NodeHeartbeat):
         return provisioning.on_node_heartbeat(message, services())
     if isinstance(message, CommandFailed):
         return provisioning.on_command_failed(message, services())
+    if isinstance(message, CommandApplied):
+        return provisioning.on_command_applied(message, services())
     return provisioning.on_space_provisioned(message, services())
 
 
@@ -68,6 +70,12 @@ def _dead_command_record(record: Any) -> str:
         # The dead-letter queue is the last stop: keep the body in an alert rather than loop on it.
         return on_unreadable_dead_letter(record.message_id, record.body, services())
     return on_command_dead_lettered(command.command_id, services(), command.correlation_id)
+
+
+def _timer_record(record: Any) -> str:
+    from ..service import lifecycle  # noqa: F401  (registers the lifecycle timer handlers)
+    from ..service.timers import fire
+    return fire(json.loads(record.body)["timer_id"], services())
 
 
 @bp.on_sqs_message(queue=_S.queue_name("payment-events"), batch_size=10)
@@ -86,3 +94,9 @@ def on_node_result(event):
 def on_node_command_dead_letter(event):
     """R30: a command that exhausted its tries: failed state and an operator alert."""
     return _batch(event, _dead_command_record)
+
+
+@bp.on_sqs_message(queue=_S.queue_name("timers"), batch_size=10)
+def on_timer(event):
+    """Due timers (R17, R19, R20...): each handler's effect commits with the timer's done mark."""
+    return _batch(event, _timer_record)

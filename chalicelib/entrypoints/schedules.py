@@ -16,3 +16,10 @@ def redispatch_pending_commands(event):
     count = redispatch_pending(services())
     logger.info("pending commands redispatched", count=count)
     return {"redispatched": count}
+
+
+@bp.schedule("rate(5 minutes)")
+def sweep_due_timers(event):
+    """Send every due timer to the timers queue: a Query per day of the `due` index, never a scan."""
+    from ..service.timers import sweep
+    return {"sent": sweep(services())}

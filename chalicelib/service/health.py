@@ -13,7 +13,7 @@ EVENT_RUNNER = "event-runner"
 def component_states(services: Services) -> tuple[dict[str, Any], bool]:
     """Each component 'up' or why not; ready when all are up. Nodes are up when their last
     heartbeat (through the results queue) is recent."""
-    s, now = services.settings, services.clock.now()
+    s, now = services.settings, services.clock.wall()
     stale = timedelta(seconds=s.node_heartbeat_stale_seconds)
     states: dict[str, Any] = {"api": "up"}
     try:

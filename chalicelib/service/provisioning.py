@@ -7,7 +7,8 @@ from typing import Optional
 from ..adapters.dynamo_store import TransactionConflict, new_alert, new_id
 from ..adapters.models import NodeCommandModel
 from ..bootstrap import Services
-from ..contracts.node_messages import CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned
+from ..contracts.node_messages import (CommandApplied, CommandFailed, NodeHeartbeat, ProvisionSpace, SpaceProvisioned,
+                                      node_command_adapter)
 from ..domain.calendar import utc_iso
 from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
 from ..domain.errors import ConflictError, NotFoundError
@@ -25,7 +26,7 @@ def dispatch(command: NodeCommandModel, services: Services, correlation_id: Opti
 
 
 def _command_body(command: NodeCommandModel) -> str:
-    return ProvisionSpace.model_validate(command.payload).model_dump_json()
+    return node_command_adapter.validate_python(command.payload).model_dump_json()
 
 
 def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
@@ -44,11 +45,14 @@ def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
                      ContractState.ACTIVE.value, correlation_id=msg.correlation_id,
                      contract_id=command.contract_id, node_id=msg.node_id),
     ]
+    from .lifecycle import activation_timers
+    contract = services.store.get_contract(command.contract_id)
     try:
         services.store.complete_command(
             command=command, contract_state=ContractState.ACTIVE.value,
             accepting_states=[s.value for s in states_accepting(ContractEvent.SPACE_PROVISIONED)],
-            alert=None, command_status="succeeded", error=None, evidence=evidence, now=now)
+            alert=None, command_status="succeeded", error=None, evidence=evidence, now=now,
+            timers=activation_timers(contract, services, now))
     except TransactionConflict as conflict:
         logger.info("space provisioned changed nothing", command_id=msg.command_id, failed=sorted(conflict.failed))
         return "ignored"
@@ -81,6 +85,11 @@ def on_command_dead_lettered(command_id: str, services: Services, correlation_id
         return "ignored"
     now = services.clock.now()
     error = command.last_error or "the node did not apply the command after every try"
+    if command.type != ProvisionSpace.__name__:
+        return _finish_command(command, services, "failed", now, error=error, alert=new_alert(
+            "node_command_failed", f"{command.type} {command_id} for contract {command.contract_id} reached the "
+            f"dead-letter queue: {error}", now, command_id=command_id, contract_id=command.contract_id,
+            node_id=command.node_id))
     alert = new_alert("provisioning_failed", f"command {command_id} for contract {command.contract_id} "
                       f"reached the dead-letter queue: {error}", now, command_id=command_id,
                       contract_id=command.contract_id, node_id=command.node_id)
@@ -147,8 +156,44 @@ def retry_provisioning(contract_id: str, services: Services, operator: str, corr
     return {"contract_id": contract_id, "status": new_state.value, "command_id": command_id}
 
 
+def on_command_applied(msg: CommandApplied, services: Services) -> str:
+    """R30: the node confirmed a restrict/suspend/unsuspend/delete command. A deletion is what makes
+    the contract `data_deleted` (R20: deletion is confirmed by the node and recorded)."""
+    command = services.store.get_command(msg.command_id)
+    if command is None or command.status == "succeeded":
+        return "ignored"
+    now = services.clock.now()
+    if msg.command_type == "DeleteSpaceData":
+        from .lifecycle import confirm_data_deleted
+        return confirm_data_deleted(command, msg, services, now)
+    return _finish_command(command, services, "succeeded", now, actor=NODE_ACTOR.format(msg.node_id))
+
+
+def _finish_command(command: NodeCommandModel, services: Services, status: str, now, *, error: Optional[str] = None,
+                    alert=None, actor: str = "system") -> str:
+    """A command's verdict that moves no contract (the contract moved when it was issued)."""
+    from ..adapters.dynamo_store import Effect
+    effect = Effect().update(
+        "command", NodeCommandModel(command_id=command.command_id),
+        [NodeCommandModel.status.set(status), NodeCommandModel.completed_at.set(utc_iso(now)),
+         NodeCommandModel.pending_pool.remove(), *([NodeCommandModel.last_error.set(error)] if error else [])],
+        NodeCommandModel.status == "pending")
+    if alert is not None:
+        effect.save("alert", alert)
+    effect.evidence.append(state_change(command.customer_id, now, actor, "node_command", command.command_id,
+                                        command.status, status, contract_id=command.contract_id, type=command.type,
+                                        **({"error": error} if error else {})))
+    try:
+        services.store.apply(effect)
+    except TransactionConflict:
+        return "ignored"
+    return "applied"
+
+
 def on_node_heartbeat(msg: NodeHeartbeat, services: Services) -> str:
-    services.store.node_seen(services.settings.node_pool, msg.node_id, msg.sent_at, msg.http_address)
+    """Liveness is judged on the back office's wall clock at reception, so neither a node's clock
+    drift nor local time travel makes a live node look stale."""
+    services.store.node_seen(services.settings.node_pool, msg.node_id, services.clock.wall(), msg.http_address)
     return "applied"
 
 

@@ -26,7 +26,7 @@ def node_journal(stack, contract_id: str) -> list[dict]:
 
 def test_health_reports_every_component_up(api):
     status, body = api.call("GET", "/health")
-    assert status == 200
+    assert status == 200, body
     components = body["components"]
     assert components["dynamodb"] == components["sqs"] == components["event_runner"] == "up"
     assert set(components["nodes"].values()) == {"up"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
@@ -55,6 +56,9 @@ def required_permissions(call: AwsCall) -> list[tuple[str, str]]:
     if call.service == "sqs":
         name = params.get("QueueName") or urlparse(params["QueueUrl"]).path.rstrip("/").rsplit("/", 1)[-1]
         return [(f"sqs:{call.operation}", f"arn:aws:sqs:{where}:{name}")]
+    if call.service == "ses" and call.operation in ("SendEmail", "SendRawEmail"):
+        # R54: authorised on the sender's identity (the address; the stack verifies the address itself)
+        return [(f"ses:{call.operation}", f"arn:aws:ses:{where}:identity/{parseaddr(params['Source'])[1]}")]
     return [(f"{call.service}:{call.operation}", "*")]
 
 
@@ -64,7 +68,7 @@ def _policies() -> dict[str, dict[str, Any]]:
     from chalicelib.config import settings
     from infra.appinfo import describe
     return stage_policies(describe(app), app_name=app.app_name, stage="integration",
-                          prefix=settings().resource_prefix)
+                          prefix=settings().resource_prefix, sender_email=settings().sender_email)
 
 
 def denied(calls: list[AwsCall], policies: Optional[dict[str, dict[str, Any]]] = None) -> list[str]:

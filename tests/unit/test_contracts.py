@@ -18,6 +18,8 @@ EXPECTED = {
     (S.PROVISIONING, E.PROVISIONING_FAILED): S.PROVISIONING_FAILED,     # R30: dead-letter
     (S.PROVISIONING_FAILED, E.PROVISIONING_RETRIED): S.PROVISIONING,
     (S.PROVISIONING_FAILED, E.SPACE_PROVISIONED): S.ACTIVE,             # late success: the node is the truth
+    (S.ACTIVE, E.CONTRACT_ENDED): S.EXPIRED,                            # R16 no tacit renewal, R19 suspended
+    (S.EXPIRED, E.DATA_DELETED): S.DATA_DELETED,                        # R20 deletion confirmed by the node
 }
 ALL_PAIRS = list(product(S, E))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
@@ -64,11 +66,16 @@ def test_R30_unknown_state_or_event_strings_raise_illegal_transition(state, even
     assert isinstance(info.value, DomainError)
 
 
-@pytest.mark.parametrize("terminal", [S.ACTIVE, S.CANCELLED])
-def test_R30_active_and_cancelled_contracts_take_no_lifecycle_event(terminal):
+@pytest.mark.parametrize("terminal", [S.CANCELLED, S.DATA_DELETED])
+def test_R20_cancelled_and_deleted_contracts_take_no_lifecycle_event(terminal):
     for event in E:
         with pytest.raises(IllegalTransitionError):
             next_state(terminal, event)
+
+
+def test_R16_R19_an_active_contract_only_ends_it_is_never_renewed_tacitly():
+    assert [event for event in E if (S.ACTIVE, event) in EXPECTED] == [E.CONTRACT_ENDED]
+    assert next_state(S.ACTIVE, E.CONTRACT_ENDED) is S.EXPIRED
 
 
 def test_R30_a_contract_never_becomes_active_without_the_node_confirming():

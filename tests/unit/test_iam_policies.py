@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from infra.iam import ACCESS, DATA_SERVICES, out_of_date, policy_allows
-from infra.stages import ROOT, chalice_config, resource_prefix, stage_names
+from infra.stages import ROOT, chalice_config, resource_prefix, sender_email, stage_names
 
 CONFIG = chalice_config()
 STAGES = stage_names(CONFIG)
@@ -75,12 +75,15 @@ def test_the_wildcard_check_catches_a_wildcard_resource_name(resource):
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_resource_of_a_data_action_names_the_stage_s_own_resources(stage):
     """A dev function cannot touch a prod table or queue: every data resource starts with its prefix."""
-    prefix = resource_prefix(CONFIG, stage)
+    prefix, sender_domain = resource_prefix(CONFIG, stage), sender_email(CONFIG, stage).rsplit("@", 1)[1]
     for path in (ROOT / "policies" / stage).glob("*.json"):
         for statement in statements(json.loads(path.read_text(encoding="utf-8"))):
             if as_list(statement["Action"])[0].split(":")[0] in DATA_SERVICES:
                 for arn in as_list(statement["Resource"]):
-                    assert resource_name(arn).startswith(f"{prefix}-"), (path.name, arn)
+                    if arn.startswith("arn:aws:ses:"):  # R54: an SES identity is the stage's sender domain
+                        assert resource_name(arn).rsplit("@", 1)[-1] == sender_domain, (path.name, arn)
+                    else:
+                        assert resource_name(arn).startswith(f"{prefix}-"), (path.name, arn)
 
 
 def test_every_lambda_function_of_the_app_has_its_own_policy_file_in_every_stage():
@@ -149,3 +152,20 @@ def test_log_permissions_name_the_function_s_own_log_group():
     assert policy_allows(document, "logs:PutLogEvents", stream("soho-backoffice-prod"))
     assert not policy_allows(document, "logs:PutLogEvents", stream("soho-backoffice-prod-on_payment_event"))
     assert not policy_allows(document, "logs:PutLogEvents", stream("soho-backoffice-dev"))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_R54_only_on_notice_sends_mail_and_only_as_the_stage_s_sender_domain(stage):
+    sender = sender_email(CONFIG, stage)
+    domain = sender.rsplit("@", 1)[1]
+    arn = "arn:aws:ses:eu-west-3:123456789012:identity/{}".format
+    for path in (ROOT / "policies" / stage).glob("*.json"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        may_send = policy_allows(document, "ses:SendEmail", arn(sender))
+        assert may_send == (path.stem == "on_notice"), path.name
+        if may_send:
+            assert policy_allows(document, "ses:SendEmail", arn(domain))
+            assert policy_allows(document, "ses:SendEmail", arn(f"factures@{domain}"))
+            assert not policy_allows(document, "ses:SendEmail", arn("noreply@example.org"))
+            assert not policy_allows(document, "ses:SendEmail", arn(f"x@evil-{domain}"))
+            assert not policy_allows(document, "ses:SendRawEmail", arn(sender))

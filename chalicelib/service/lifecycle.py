@@ -1,0 +1,178 @@
+"""Contract lifecycle over time (R16, R17, R19, R20): timers scheduled at activation fire the
+expiry notice, the end of an unrenewed contract, the deletion warning and the deletion itself.
+
+Each handler returns one Effect (rows, moves, evidence, timers, notices, node commands) that the
+timer service commits together with the timer's done mark; queue sends run after the commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, Optional
+
+from ..adapters.dynamo_store import Effect, new_id
+from ..adapters.models import ContractModel, NodeCommandModel, TimerModel
+from ..bootstrap import Services
+from ..contracts.node_messages import node_command_adapter
+from ..domain.calendar import PARIS, utc_iso
+from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.evidence import state_change
+from .timers import schedule, timer_handler, timer_row
+
+EXPIRY_NOTICE, CONTRACT_END = "expiry_notice", "contract_end"
+DELETION_WARNING, DATA_DELETION = "deletion_warning", "data_deletion"
+NOTICE_HOUR = time(9, 0)  # notices leave at 09:00 Paris time
+
+
+def end_instant(contract: ContractModel) -> datetime:
+    """R16: the contract ends at the start (00:00, Paris) of its end date."""
+    from datetime import date
+    return datetime.combine(date.fromisoformat(contract.ends_on), time(0, 0), tzinfo=PARIS)
+
+
+def activation_timers(contract: ContractModel, services: Services, now: datetime) -> list[TimerModel]:
+    """R17 + R19: the expiry notice (more than 45 days before the end) and the end itself."""
+    end = end_instant(contract)
+    notice_day = end.date() - timedelta(days=services.settings.expiry_notice_days)
+    notice_at = datetime.combine(notice_day, NOTICE_HOUR, tzinfo=PARIS)
+    return [timer_row(EXPIRY_NOTICE, contract.contract_id, contract.customer_id, notice_at, now),
+            timer_row(CONTRACT_END, contract.contract_id, contract.customer_id, end, now)]
+
+
+def _contract_move(effect: Effect, contract: ContractModel, event: ContractEvent, now: datetime,
+                   actor: str, **details: Any) -> ContractState:
+    target = next_state(contract.status, event)
+    effect.update("contract", ContractModel(contract_id=contract.contract_id),
+                  [ContractModel.status.set(target.value), ContractModel.updated_at.set(utc_iso(now))],
+                  ContractModel.status.is_in(*[s.value for s in states_accepting(event)]))
+    effect.evidence.append(state_change(contract.customer_id, now, actor, "contract", contract.contract_id,
+                                        contract.status, target.value, contract_id=contract.contract_id, **details))
+    return target
+
+
+def issue_node_command(effect: Effect, contract: ContractModel, services: Services, command_type: str,
+                       now: datetime, actor: str = "system", **fields: Any) -> NodeCommandModel:
+    """R30: a command for the contract's node, stored as an outbox row in the effect and sent after
+    the commit (the redispatch schedule resends it if that send is lost)."""
+    from .provisioning import dispatch
+    node = services.store.get_node(services.settings.node_pool, contract.node_id)
+    command_id = new_id("cmd")
+    message = node_command_adapter.validate_python({
+        "type": command_type, "node_id": contract.node_id, "command_id": command_id,
+        "contract_id": contract.contract_id, "domain": contract.domain_name, "issued_at": now, **fields})
+    row = NodeCommandModel(
+        command_id=command_id, node_id=contract.node_id, queue_url=node.queue_url, contract_id=contract.contract_id,
+        customer_id=contract.customer_id, type=command_type, payload=message.model_dump(mode="json"),
+        status="pending", issued_at=utc_iso(now), pending_pool=services.settings.node_pool, attempts=0)
+    effect.save(f"command:{command_type}", row, NodeCommandModel.command_id.does_not_exist())
+    effect.evidence.append(state_change(contract.customer_id, now, actor, "node_command", command_id, None,
+                                        "pending", action="node_command.issued", contract_id=contract.contract_id,
+                                        type=command_type, node_id=contract.node_id, **fields))
+    effect.after_commit.append(lambda: dispatch(row, services))
+    return row
+
+
+def add_notice(effect: Effect, services: Services, *, key: str, contract: ContractModel, template: str,
+               context: dict, now: datetime) -> None:
+    """R54: the notice row joins the effect (stored once per key); it is queued after the commit."""
+    from ..adapters.models import NoticeModel
+    from .notices import new_notice, queue_notice
+    customer = services.store.get_customer(contract.customer_id)
+    notice = new_notice(notice_key=key, customer_id=contract.customer_id, to=customer.email, template=template,
+                        context=context, now=now, contract_id=contract.contract_id)
+    effect.save(f"notice:{template}", notice, NoticeModel.notice_id.does_not_exist())
+    effect.after_commit.append(lambda: queue_notice(notice, services))
+
+
+def _renewal_offer(contract: ContractModel, services: Services) -> dict:
+    plan = services.catalog.plans.get(contract.plan)
+    options = [services.catalog.options[o] for o in contract.options if o in services.catalog.options]
+    yearly = (plan.yearly_price_cents if plan else 0) + sum(o.yearly_price_cents for o in options)
+    return {"plan": plan.name if plan else contract.plan, "yearly_price_cents": yearly,
+            "options": [o.name for o in options]}
+
+
+@timer_handler(EXPIRY_NOTICE)
+def on_expiry_notice_due(timer: TimerModel, services: Services) -> Optional[Effect]:
+    """R17: one notice, more than 45 days before the end: the end date and the renewal offer."""
+    contract = services.store.get_contract(timer.target_id)
+    if contract is None or contract.status != ContractState.ACTIVE.value:
+        return None
+    now, effect = services.clock.now(), Effect()
+    add_notice(effect, services, key=f"{EXPIRY_NOTICE}#{contract.contract_id}", contract=contract,
+               template=EXPIRY_NOTICE, now=now, context={
+                   "domain": contract.domain_name, "ends_on": contract.ends_on,
+                   "offer": _renewal_offer(contract, services), "contract_id": contract.contract_id})
+    return effect
+
+
+@timer_handler(CONTRACT_END)
+def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
+    """R16 + R19: an unrenewed contract ends: suspended on its node (data kept), customer told,
+    and the R20 retention timers (warning, then deletion) scheduled."""
+    contract = services.store.get_contract(timer.target_id)
+    if contract is None or contract.status != ContractState.ACTIVE.value:
+        return None
+    s, now, effect = services.settings, services.clock.now(), Effect()
+    _contract_move(effect, contract, ContractEvent.CONTRACT_ENDED, now, "system", reason="not_renewed")
+    issue_node_command(effect, contract, services, "SuspendSpace", now, reason="contract_ended")
+    deletion_at = end_instant(contract) + timedelta(days=s.data_retention_days)
+    warning_at = deletion_at - timedelta(days=s.deletion_warning_days)
+    schedule(effect, timer_row(DELETION_WARNING, contract.contract_id, contract.customer_id, warning_at, now))
+    schedule(effect, timer_row(DATA_DELETION, contract.contract_id, contract.customer_id, deletion_at, now))
+    add_notice(effect, services, key=f"contract_suspended#ended#{contract.contract_id}", contract=contract,
+               template="contract_suspended", now=now, context={
+                   "domain": contract.domain_name, "reason": "contract_ended", "since": contract.ends_on,
+                   "deletion_on": deletion_at.astimezone(PARIS).date().isoformat()})
+    return effect
+
+
+@timer_handler(DELETION_WARNING)
+def on_deletion_warning(timer: TimerModel, services: Services) -> Optional[Effect]:
+    """R20: the customer is warned before the data is deleted."""
+    contract = services.store.get_contract(timer.target_id)
+    if contract is None or contract.status != ContractState.EXPIRED.value:
+        return None
+    effect, now = Effect(), services.clock.now()
+    deletion = services.store.get_timer(f"{DATA_DELETION}#{contract.contract_id}")
+    add_notice(effect, services, key=f"{DELETION_WARNING}#{contract.contract_id}", contract=contract,
+               template=DELETION_WARNING, now=now, context={
+                   "domain": contract.domain_name,
+                   "deletion_on": datetime.fromisoformat(deletion.due_at).astimezone(PARIS).date().isoformat()})
+    return effect
+
+
+@timer_handler(DATA_DELETION)
+def on_data_deletion_due(timer: TimerModel, services: Services) -> Optional[Effect]:
+    """R20: after the retention period the node deletes every hosted data; the contract becomes
+    `data_deleted` only when the node confirms (on_command_applied)."""
+    contract = services.store.get_contract(timer.target_id)
+    if contract is None or contract.status != ContractState.EXPIRED.value:
+        return None
+    effect = Effect()
+    issue_node_command(effect, contract, services, "DeleteSpaceData", services.clock.now())
+    return effect
+
+
+def confirm_data_deleted(command: NodeCommandModel, msg: Any, services: Services, now: datetime) -> str:
+    """R20: the node deleted the data: the command succeeds, the contract becomes `data_deleted`,
+    the customer is told, all in one write."""
+    from ..adapters.dynamo_store import TransactionConflict
+    contract = services.store.get_contract(command.contract_id)
+    effect = Effect().update(
+        "command", NodeCommandModel(command_id=command.command_id),
+        [NodeCommandModel.status.set("succeeded"), NodeCommandModel.completed_at.set(utc_iso(now)),
+         NodeCommandModel.pending_pool.remove()], NodeCommandModel.status == "pending")
+    actor = f"node:{msg.node_id}"
+    effect.evidence.append(state_change(contract.customer_id, now, actor, "node_command", command.command_id,
+                                        "pending", "succeeded", contract_id=contract.contract_id, type=command.type))
+    _contract_move(effect, contract, ContractEvent.DATA_DELETED, now, actor, command_id=command.command_id)
+    add_notice(effect, services, key=f"data_deleted#{contract.contract_id}", contract=contract,
+               template="data_deleted", now=now, context={"domain": contract.domain_name,
+                                                          "deleted_at": utc_iso(now)})
+    try:
+        services.store.apply(effect)
+    except TransactionConflict:
+        return "ignored"
+    for follow_up in effect.after_commit:
+        follow_up()
+    return "applied"

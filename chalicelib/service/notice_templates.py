@@ -1,0 +1,172 @@
+"""Notice templates (R54): versioned Jinja2 files in French, and the filters they use.
+
+A template is `chalicelib/templates/<name>.v<version>.txt.j2`. Its first line is the subject,
+then one empty line, then the plain-text body. A published version is never edited: a change is a
+new file with the next version, and CURRENT_VERSIONS moves to it. A notice records the version it
+was created with and is rendered with that version, so a notice queued before a change reads as
+it did when it was decided (and old versions stay as long as notices may name them).
+
+Money is integer cents (`euros` filter); instants are zone-aware ISO 8601 and shown in Paris time.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple
+
+from ..domain.calendar import PARIS, require_aware
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+# The version new notices are created with.
+CURRENT_VERSIONS: dict[str, int] = {
+    "expiry_notice": 1,          # R17
+    "contract_restricted": 1,    # R23
+    "contract_suspended": 1,     # R19, R23
+    "deletion_warning": 1,       # R20
+    "data_deleted": 1,           # R20
+    "invoice_issued": 1,         # R22
+    "payment_received": 1,       # R23, R27
+    "withdrawal_confirmed": 1,   # R13
+}
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+NBSP, NNBSP = "\u00a0", "\u202f"  # French typography: no-break space before €, %; narrow one between thousands
+
+
+class UnknownTemplateError(LookupError):
+    def __init__(self, name: str, version: int) -> None:
+        super().__init__(f"no notice template {name!r} version {version} ({template_path(name, version).name})")
+        self.name, self.version = name, version
+
+
+class Rendered(NamedTuple):
+    subject: str
+    body: str
+
+
+def template_path(name: str, version: int) -> Path:
+    return TEMPLATES_DIR / template_file(name, version)
+
+
+def template_file(name: str, version: int) -> str:
+    return f"{name}.v{int(version)}.txt.j2"
+
+
+def current_version(name: str) -> int:
+    try:
+        return CURRENT_VERSIONS[name]
+    except KeyError:
+        raise UnknownTemplateError(name, 0) from None
+
+
+# ---- filters ---------------------------------------------------------------------------------
+def _defined(value: Any) -> Any:
+    """A filter given a missing context value fails naming it (StrictUndefined raises when used)."""
+    import jinja2
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def euros(cents: Any) -> str:
+    """Integer cents as French euros: 8626 -> '86,26 €', 123456 -> '1 234,56 €', -500 -> '-5,00 €'
+    (no-break space before €, narrow no-break space between thousands). Floats are refused."""
+    cents = _defined(cents)
+    if isinstance(cents, bool) or not isinstance(cents, (int, Decimal)) or cents != int(cents):
+        raise TypeError(f"euros takes integer cents, not {cents!r}")
+    cents = int(cents)
+    sign, cents = ("-" if cents < 0 else ""), abs(cents)
+    whole = f"{cents // 100:,}".replace(",", NNBSP)
+    return f"{sign}{whole},{cents % 100:02d}{NBSP}€"
+
+
+def _instant(value: Any) -> datetime:
+    value = _defined(value)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"expected an instant, got {value!r}")
+    return require_aware(moment).astimezone(PARIS)
+
+
+def _day(value: Any) -> date:
+    value = _defined(value)
+    if isinstance(value, str) and len(value) == 10:
+        return date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return _instant(value).date()
+
+
+def date_fr(value: Any) -> str:
+    """A calendar day, or the Paris day of an instant: '1er décembre 2026', '27 novembre 2026'."""
+    day = _day(value)
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def datetime_fr(value: Any) -> str:
+    """An instant in Paris time: '27 novembre 2026 à 11 h 00'."""
+    moment = _instant(value)
+    return f"{date_fr(moment.date())} à {moment.hour} h {moment.minute:02d}"
+
+
+def percent(value: Any) -> str:
+    """A rate already in percent ('19.95', 20) -> '19,95 %'; trailing zeros dropped ('20.00' -> '20 %')."""
+    number = Decimal(str(_defined(value)))
+    text = f"{number.normalize():f}" if number == number.to_integral() else f"{number:f}".rstrip("0")
+    return f"{text.replace('.', ',')}{NBSP}%"
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    import jinja2  # imported where used: only notice paths pay for it
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=False,  # plain-text mail: nothing is interpreted as HTML  # nosec B701
+        undefined=jinja2.StrictUndefined,  # a missing context value is an error, never an empty string
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(euros=euros, date_fr=date_fr, datetime_fr=datetime_fr, percent=percent)
+    env.globals["fail"] = _fail
+    return env
+
+
+def render(name: str, version: int, context: Mapping[str, Any]) -> Rendered:
+    """Subject and body of `name` at `version`. Raises UnknownTemplateError, or the template's
+    error (jinja2.UndefinedError for a missing value, ValueError/TypeError for a bad one)."""
+    import jinja2
+    try:
+        template = environment().get_template(template_file(name, version))
+    except jinja2.TemplateNotFound:
+        raise UnknownTemplateError(name, version) from None
+    text = template.render(**dict(context))
+    subject, _, body = text.partition("\n")
+    subject = " ".join(subject.split())
+    if not subject:
+        raise ValueError(f"{template_file(name, version)}: the first line (the subject) is empty")
+    return Rendered(subject, body.strip("\n") + "\n")
+
+
+def json_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context as stored on the notice (JSON): instants as ISO 8601 with their offset (they
+    must be zone-aware), days as ISO dates, Decimals as strings. Floats are refused (money is cents)."""
+    def encode(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return require_aware(value).isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        raise TypeError(f"a notice context holds JSON values, dates and Decimals, not {type(value).__name__}")
+
+    def no_floats(value: Any) -> Any:
+        raise TypeError(f"a notice context holds no floats (money is integer cents): {value}")
+
+    return json.loads(json.dumps(dict(context), default=encode), parse_float=no_floats)

@@ -1,0 +1,78 @@
+"""A whole contract year replayed with time travel on the running stack: real timers, queues,
+SES mail and node agent (R16, R17, R19, R20, R54)."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from chalicelib.domain.calendar import PARIS
+from devstack.pay import payment_succeeded_event, post_webhook, sign
+from tests.e2e.conftest import site
+from tests.helpers import professional_order
+
+
+def wait_until(check, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not after {timeout}s")
+
+
+def set_clock(api, moment: datetime) -> None:
+    status, body = api.call("POST", "/dev/clock", {"set": moment.isoformat()}, operator=True)
+    assert status == 200, body
+
+
+def mails(api, to: str) -> list[dict]:
+    status, body = api.call("GET", f"/dev/mail?to={to}", operator=True)
+    assert status == 200, body
+    return body["messages"]
+
+
+def templates(api, to: str) -> list[str]:
+    return sorted(m["template"] for m in mails(api, to))
+
+
+def test_R17_R19_R20_a_year_without_renewal_notice_suspension_warning_deletion(stack, api):
+    email = f"year-{stack.resource_prefix}@acme-e2e.fr"
+    status, order = api.call("POST", "/orders", professional_order(
+        domain_name="e2e-year.fr", customer={"email": email}))
+    assert status == 201, order
+    payload = payment_succeeded_event(order["invoice"]["id"], order["invoice"]["total_cents"],
+                                      contract_id=order["contract_id"])
+    assert post_webhook(stack.api_url, payload, sign(payload, stack.webhook_secret))[0] == 200
+    contract = api.wait_contract(order["contract_id"], {"active"})
+    assert site(stack, "e2e-year.fr")[0] == 200
+    end = datetime.combine(date.fromisoformat(contract["ends_on"]), datetime.min.time(), tzinfo=PARIS)
+    space = Path(stack.workdir) / "node" / stack.node_id / "sites" / "e2e-year.fr"
+
+    # R17: the notice leaves 60 days before the end, once, even if the sweep runs again.
+    set_clock(api, end - timedelta(days=60) + timedelta(hours=9))
+    wait_until(lambda: "expiry_notice" in templates(api, email), "expiry notice")
+    set_clock(api, end - timedelta(days=59))
+    time.sleep(2)
+    assert templates(api, email) == ["expiry_notice"]
+    [notice] = mails(api, email)
+    assert "e2e-year.fr" in notice["body"] and notice["to"] == email
+
+    # R19: at the end an unrenewed contract is suspended: 503, files kept (R20).
+    set_clock(api, end)
+    wait_until(lambda: api.contract(order["contract_id"])["status"] == "expired", "contract expired")
+    wait_until(lambda: site(stack, "e2e-year.fr")[0] == 503, "site suspended")
+    assert (space / "htdocs" / "index.html").exists()
+    wait_until(lambda: "contract_suspended" in templates(api, email), "suspension notice")
+
+    # R20: warning 7 days before the deletion, then deletion confirmed by the node: 404, files gone.
+    set_clock(api, end + timedelta(days=23))
+    wait_until(lambda: "deletion_warning" in templates(api, email), "deletion warning")
+    assert space.exists() and api.contract(order["contract_id"])["status"] == "expired"
+    set_clock(api, end + timedelta(days=30))
+    wait_until(lambda: api.contract(order["contract_id"])["status"] == "data_deleted", "data deleted")
+    assert site(stack, "e2e-year.fr")[0] == 404
+    assert not space.exists()
+    wait_until(lambda: "data_deleted" in templates(api, email), "deletion notice")
+    assert templates(api, email) == ["contract_suspended", "data_deleted", "deletion_warning", "expiry_notice"]

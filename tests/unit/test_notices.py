@@ -1,0 +1,232 @@
+"""R54 notices: versioned French templates, money in euros from cents, dates in Paris time."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+
+from chalicelib.service import notice_templates
+from chalicelib.service.notice_templates import (CURRENT_VERSIONS, NBSP, NNBSP, TEMPLATES_DIR, UnknownTemplateError,
+                                                 date_fr, datetime_fr, euros, percent, render)
+from chalicelib.service.notices import SEND_LEASE, new_notice, notice_key, render_notice
+from infra.definitions import resources
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+
+# One context per template, as the code that decides each notice gives it.
+SAMPLES: dict[str, dict] = {
+    "expiry_notice": {"domain": "acme-test.fr", "ends_on": "2027-11-27", "contract_id": "ctr_1",
+                      "offer": {"plan": "SOHO Start", "yearly_price_cents": 8388, "options": ["Antivirus"]},
+                      "renew_url": "https://espace-client.soho.example/renouveler/ctr_1"},
+    "contract_restricted": {"domain": "acme-test.fr", "invoice_number": "F-000042", "amount_due_cents": 7186,
+                            "due_date": "2026-12-01", "since": "2026-12-01", "suspension_on": "2026-12-08"},
+    "contract_suspended": {"domain": "acme-test.fr", "reason": "contract_ended", "since": "2027-11-27",
+                           "deletion_on": "2027-12-27"},
+    "deletion_warning": {"domain": "acme-test.fr", "deletion_on": "2027-12-27"},
+    "data_deleted": {"domain": "acme-test.fr", "deleted_at": "2027-12-27T08:00:00.000+00:00"},
+    "invoice_issued": {"invoice_number": "F-000042", "issue_date": "2026-11-27", "due_date": "2026-12-01",
+                       "subtotal_cents": 5988, "vat_rate_percent": "20", "vat_cents": 1198, "total_cents": 7186,
+                       "late_penalty_rate_percent": "19.95", "recovery_indemnity_cents": 4000},
+    "payment_received": {"invoice_number": "F-000042", "amount_cents": 7186,
+                         "paid_at": "2026-11-28T14:05:00+00:00", "service_restored": True},
+    "withdrawal_confirmed": {"domain": "acme-test.fr", "withdrawn_at": "2026-12-02T09:00:00+00:00",
+                             "refund_cents": 6186, "kept_domain_fees_cents": 1000},
+}
+
+
+def notice(template: str, context: dict | None = None, **fields):
+    return new_notice(notice_key=notice_key(template, "ctr_1"), customer_id="cus_1", to="client@acme-test.fr",
+                      template=template, context=SAMPLES[template] if context is None else context, now=NOW,
+                      contract_id="ctr_1", **fields)
+
+
+# ---- filters ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("cents, text", [
+    (8626, f"86,26{NBSP}€"), (0, f"0,00{NBSP}€"), (5, f"0,05{NBSP}€"), (100, f"1,00{NBSP}€"),
+    (123456, f"1{NNBSP}234,56{NBSP}€"), (123456789, f"1{NNBSP}234{NNBSP}567,89{NBSP}€"), (-500, f"-5,00{NBSP}€")])
+def test_R54_euros_shows_integer_cents_in_french_format(cents, text):
+    assert euros(cents) == text
+
+
+@pytest.mark.parametrize("value", [86.26, "8626", True, None])
+def test_R54_euros_refuses_anything_but_integer_cents(value):
+    with pytest.raises(TypeError):
+        euros(value)
+
+
+@pytest.mark.parametrize("value, text", [
+    ("2026-12-01", "1er décembre 2026"), (date(2027, 8, 15), "15 août 2027"), ("2027-02-03", "3 février 2027"),
+    ("2026-12-31T23:30:00+00:00", "1er janvier 2027"),          # already the next day in Paris
+    (datetime(2026, 7, 14, 21, 59, tzinfo=timezone.utc), "14 juillet 2026")])
+def test_R54_dates_are_french_and_taken_in_paris(value, text):
+    assert date_fr(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    ("2026-12-31T23:30:00+00:00", "1er janvier 2027 à 0 h 30"),   # winter: UTC+1
+    ("2026-07-14T10:05:00Z", "14 juillet 2026 à 12 h 05"),        # summer: UTC+2
+    ("2026-11-27T10:00:00.000+00:00", "27 novembre 2026 à 11 h 00")])
+def test_R54_instants_are_shown_in_paris_time(value, text):
+    assert datetime_fr(value) == text
+
+
+def test_R54_a_naive_instant_is_refused():
+    with pytest.raises(ValueError):
+        datetime_fr("2026-11-27T10:00:00")
+
+
+@pytest.mark.parametrize("value, text", [("20", f"20{NBSP}%"), ("19.95", f"19,95{NBSP}%"), ("20.00", f"20{NBSP}%"),
+                                         (5, f"5{NBSP}%"), ("6.650", f"6,65{NBSP}%")])
+def test_R54_percent_is_french(value, text):
+    assert percent(value) == text
+
+
+# ---- templates and versions ------------------------------------------------------------------
+def test_R54_every_template_has_a_sample_and_its_current_version_on_disk():
+    assert set(SAMPLES) == set(CURRENT_VERSIONS)
+    for name, version in CURRENT_VERSIONS.items():
+        assert notice_templates.template_path(name, version).is_file(), name
+
+
+def test_R54_every_template_file_is_a_version_of_a_known_template():
+    for path in TEMPLATES_DIR.glob("*"):
+        match = re.fullmatch(r"([a-z_]+)\.v([1-9][0-9]*)\.txt\.j2", path.name)
+        assert match, f"{path.name}: templates are <name>.v<version>.txt.j2"
+        name, version = match.group(1), int(match.group(2))
+        assert name in CURRENT_VERSIONS and version <= CURRENT_VERSIONS[name], path.name
+
+
+@pytest.mark.parametrize("template", sorted(SAMPLES))
+def test_R54_every_template_renders_a_french_subject_and_body(template):
+    rendered = render_notice(notice(template))
+    assert rendered.subject and "\n" not in rendered.subject and len(rendered.subject) < 120
+    body = rendered.body
+    assert body.startswith("Bonjour,\n\n") and body.endswith("Cordialement,\nL'équipe SOHO\n")
+    for leftover in ("{{", "{%", "None", "Undefined", "\n\n\n", " .", "  \n"):
+        assert leftover not in body, leftover
+    assert "acme-test.fr" in rendered.subject + body or "F-000042" in rendered.subject + body
+
+
+def test_R54_the_greeting_names_the_customer_when_the_context_does():
+    named = {**SAMPLES["deletion_warning"], "customer_name": "Jeanne Martin"}
+    rendered = render_notice(notice("deletion_warning", named))
+    assert rendered.body.startswith("Bonjour Jeanne Martin,\n")
+
+
+def test_R17_expiry_notice_states_end_date_and_renewal_offer_with_plan_price_and_how_to_renew():
+    rendered = render_notice(notice("expiry_notice"))
+    assert "27 novembre 2027" in rendered.subject
+    body = rendered.body
+    assert "prend fin le 27 novembre 2027" in body and "pas renouvelé automatiquement" in body
+    assert "formule : SOHO Start" in body and f"83,88{NBSP}€ HT" in body and "options : Antivirus" in body
+    assert "espace client : https://espace-client.soho.example/renouveler/ctr_1\n" in body
+
+
+@pytest.mark.parametrize("context, facts", [
+    ({"reason": "unpaid", "since": "2026-12-08T08:00:00+00:00", "invoice_number": "F-000042",
+      "amount_due_cents": 7186, "payment_url": "https://pay.soho.example/F-000042"},
+     ["suspendu depuis le 8 décembre 2026", "F-000042", f"71,86{NBSP}€",
+      "réglez la facture depuis votre espace client : https://pay.soho.example/F-000042\n",
+      "rétabli immédiatement"]),
+    ({"reason": "contract_ended", "since": "2027-11-27", "deletion_on": "2027-12-27"},
+     ["a pris fin le 27 novembre 2027", "souscrivez à nouveau dans votre espace client.",
+      "cessé de gérer ce nom de domaine", "supprimées le 27 décembre 2027"])])
+def test_R19_R23_suspension_notice_says_why_since_when_and_how_to_restore(context, facts):
+    rendered = render_notice(notice("contract_suspended", {"domain": "acme-test.fr", **context}))
+    assert rendered.subject == "Service suspendu pour acme-test.fr"
+    for fact in facts:
+        assert fact in rendered.body, fact
+
+
+def test_R19_R23_a_suspension_without_a_known_reason_is_refused_when_decided():
+    with pytest.raises(ValueError, match="reason must be"):
+        notice("contract_suspended", {**SAMPLES["contract_suspended"], "reason": "because"})
+
+
+def test_R20_deletion_warning_and_deletion_notices_give_the_date():
+    warning = render_notice(notice("deletion_warning"))
+    assert "27 décembre 2027" in warning.subject
+    assert "site, bases de données, boîtes aux lettres, journaux" in warning.body
+    deleted = render_notice(notice("data_deleted"))
+    assert "ont été définitivement supprimées de nos serveurs le 27 décembre 2027 à 9 h 00" in deleted.body
+
+
+def test_R22_R24_invoice_notice_shows_totals_due_date_and_penalties():
+    body = render_notice(notice("invoice_issued")).body
+    for fact in (f"Total HT : 59,88{NBSP}€", f"TVA (20{NBSP}%) : 11,98{NBSP}€", f"Total TTC : 71,86{NBSP}€",
+                 "au plus tard le 1er décembre 2026", f"19,95{NBSP}%", f"40,00{NBSP}€"):
+        assert fact in body, fact
+    consumer = render_notice(notice("invoice_issued", {**SAMPLES["invoice_issued"], "recovery_indemnity_cents": 0}))
+    assert "indemnité forfaitaire" not in consumer.body
+
+
+# ---- the notice row --------------------------------------------------------------------------
+def test_R54_new_notice_records_template_version_recipient_context_and_queued_status():
+    row = new_notice(notice_key="invoice_issued#inv_1", customer_id="cus_1", to=" client@acme-test.fr ",
+                     template="invoice_issued", now=NOW, correlation_id="corr-1",
+                     context={**SAMPLES["invoice_issued"], "issue_date": date(2026, 11, 27)})
+    assert (row.notice_id, row.customer_id, row.recipient, row.template) == (
+        "invoice_issued#inv_1", "cus_1", "client@acme-test.fr", "invoice_issued")
+    assert row.template_version == CURRENT_VERSIONS["invoice_issued"]
+    assert (row.status, row.created_at, row.correlation_id, row.contract_id) == (
+        "queued", "2026-11-27T10:00:00.000+00:00", "corr-1", None)
+    assert row.context["issue_date"] == "2026-11-27" and json.dumps(row.context)
+    assert row.sent_at is None and row.body is None
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"template": "no_such_template"}, "no_such_template"),
+    ({"to": "not-an-address"}, "email address"),
+    ({"context": {k: v for k, v in SAMPLES["expiry_notice"].items() if k != "ends_on"}}, "ends_on"),
+    ({"context": {**SAMPLES["expiry_notice"], "offer": {"plan": "SOHO Start", "yearly_price_cents": 83.88}}},
+     "float"),
+    ({"context": {**SAMPLES["expiry_notice"], "ends_on": datetime(2027, 11, 27, 0, 0)}}, "naive")])
+def test_R54_a_notice_that_could_not_be_sent_is_refused_when_decided(change, error):
+    fields = dict(notice_key="expiry_notice#ctr_1", customer_id="cus_1", to="client@acme-test.fr",
+                  template="expiry_notice", context=SAMPLES["expiry_notice"], now=NOW)
+    with pytest.raises(ValueError, match=error):
+        new_notice(**{**fields, **change})
+
+
+def test_R17_notice_key_names_what_the_notice_is_about():
+    assert notice_key("expiry_notice", "ctr_1") == "expiry_notice#ctr_1"
+    assert notice_key("contract_suspended", "unpaid", "inv_1") == "contract_suspended#unpaid#inv_1"
+    with pytest.raises(ValueError):
+        notice_key("expiry_notice", "")
+
+
+def test_R54_a_notice_is_rendered_with_the_version_recorded_when_it_was_decided(tmp_path, monkeypatch):
+    (tmp_path / "greeting.v1.txt.j2").write_text("Sujet v1 {{ domain }}\n\nCorps v1.\n", encoding="utf-8")
+    (tmp_path / "greeting.v2.txt.j2").write_text("Sujet v2 {{ domain }}\n\nCorps v2.\n", encoding="utf-8")
+    monkeypatch.setattr(notice_templates, "TEMPLATES_DIR", tmp_path)
+    monkeypatch.setitem(CURRENT_VERSIONS, "greeting", 1)
+    notice_templates.environment.cache_clear()
+    try:
+        fields = dict(customer_id="c", to="a@acme-test.fr", template="greeting", context={"domain": "d.fr"}, now=NOW)
+        decided_under_v1 = new_notice(notice_key="greeting#1", **fields)
+        CURRENT_VERSIONS["greeting"] = 2
+        decided_under_v2 = new_notice(notice_key="greeting#2", **fields)
+        assert (decided_under_v1.template_version, decided_under_v2.template_version) == (1, 2)
+        assert render_notice(decided_under_v1) == ("Sujet v1 d.fr", "Corps v1.\n")
+        assert render_notice(decided_under_v2) == ("Sujet v2 d.fr", "Corps v2.\n")
+        with pytest.raises(UnknownTemplateError):
+            render("greeting", 3, {"domain": "d.fr"})
+    finally:
+        notice_templates.environment.cache_clear()
+
+
+def test_R54_a_delivery_lease_lasts_as_long_as_the_notices_queue_hides_a_message():
+    """A redelivered message (after the visibility timeout) finds the crashed delivery's claim expired."""
+    assert SEND_LEASE.total_seconds() == resources()["queues"]["notices"]["visibility_timeout"]
+    assert resources()["queues"]["notices"]["dead_letter"] == "notices-dlq"
+
+
+def test_R54_the_stack_accepts_only_a_sender_of_the_domain_the_policies_may_send_as():
+    from infra.template import sender_parameter
+    parameter = sender_parameter("noreply@soho.example")
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert parameter["Default"] == "noreply@soho.example"
+    assert pattern.match("factures@soho.example") and not pattern.match("factures@example.fr")
+    assert not pattern.match("x@evil-soho.example") and not pattern.match("x@soho-example")
