@@ -38,7 +38,7 @@ ACCESS: dict[str, dict[str, Any]] = {
         "tables": {
             # POST /orders: one transaction puts customer, order, contract, invoice, the domain
             # claim (R34) and evidence (R56), and moves the invoice sequence (R22) read just before.
-            "customers": ["PutItem"],
+            "customers": ["PutItem", "GetItem"],                # + R56 evidence export
             "orders": ["PutItem", "GetItem"],                   # + Idempotency-Key replay, GET /admin/orders
             "contracts": ["PutItem", "GetItem", "UpdateItem"],  # + admin views; retry-provisioning moves it
             "invoices": ["PutItem", "GetItem"],                 # + replay and admin views
@@ -51,7 +51,7 @@ ACCESS: dict[str, dict[str, Any]] = {
             "timers": ["UpdateItem"],                           # local mode: POST /dev/clock sweeps once
         },
         # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
-        "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"]}},
+        "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]}},
         # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
         "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"]},
         "node_command_queues": ["SendMessage"],                 # retry-provisioning dispatches the command

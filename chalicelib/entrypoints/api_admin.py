@@ -65,6 +65,14 @@ def get_invoice(svc: Services, invoice_id: str):
     return _found(invoice_view(svc.store.get_invoice(invoice_id)), "invoice_not_found", f"invoice {invoice_id}")
 
 
+@bp.route("/admin/customers/{customer_id}/evidence", methods=["GET"])
+@operator_only
+def export_evidence(svc: Services, customer_id: str):
+    """R56: export a customer's evidence log (who, when, what, before/after, correlation id)."""
+    from ..service.admin_views import evidence_export
+    return _found(evidence_export(customer_id, svc, svc.clock.now()), "customer_not_found", f"customer {customer_id}")
+
+
 @bp.route("/admin/alerts", methods=["GET"])
 @operator_only
 def list_alerts(svc: Services):

@@ -53,3 +53,21 @@ def order_admin_view(order_id: str, services: Services) -> Optional[dict[str, An
         "invoice": invoice_view(store.get_invoice(order.invoice_id)),
         "evidence": store.evidence_for(order.customer_id, order_id=order_id),
     }
+
+
+def evidence_export(customer_id: str, services: Services, now) -> Optional[dict[str, Any]]:
+    """R56: a customer's whole evidence log (and the notices sent, R54) as one JSON document, with
+    the SHA-256 of its canonical form so a copy handed over as evidence can be checked later."""
+    import hashlib
+    import json
+
+    from ..domain.calendar import utc_iso
+    from .notices import notices_for_customer
+    customer = services.store.get_customer(customer_id)
+    if customer is None:
+        return None
+    document = {"customer_id": customer_id, "exported_at": utc_iso(now),
+                "entries": services.store.evidence_for(customer_id),
+                "notices": notices_for_customer(customer_id)}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return {**document, "sha256": hashlib.sha256(canonical.encode()).hexdigest()}

@@ -16,7 +16,7 @@ def get(client, path, key=None):
 
 
 @pytest.mark.parametrize("path", ["/admin/contracts/x", "/admin/orders/x", "/admin/invoices/x", "/admin/alerts",
-                                  "POST /admin/contracts/x/retry-provisioning"])
+                                  "POST /admin/contracts/x/retry-provisioning", "/admin/customers/x/evidence"])
 @pytest.mark.parametrize("key", [None, "Bearer wrong", "Basic " + "op_local_dev_key", "Bearer", "op_local_dev_key"])
 def test_admin_routes_refuse_anything_but_the_operator_bearer_key(client, path, key):
     status, body = get(client, path, key)
@@ -80,3 +80,17 @@ def test_each_request_logs_one_structured_line_with_its_correlation_id(client, a
     assert len(handled) == 1
     assert handled[0]["correlation_id"] == "corr-abc" and handled[0]["service"] == "soho-backoffice"
     assert answer.headers["x-correlation-id"] == "corr-abc"
+
+
+def test_R56_operator_exports_a_customers_evidence_log_with_a_checksum(client, placed_order, services):
+    import hashlib
+    customer_id = services.store.get_order(placed_order["order_id"]).customer_id
+    status, body = get(client, f"/admin/customers/{customer_id}/evidence", f"Bearer {settings().operator_api_key}")
+    assert status == 200
+    assert [e["action"] for e in body["entries"]] == ["order.placed", "contract.concluded", "invoice.issued"]
+    assert all({"at", "actor", "before", "after", "correlation_id"} <= e.keys() for e in body["entries"])
+    document = {k: v for k, v in body.items() if k != "sha256"}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    assert body["sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert get(client, "/admin/customers/cus_nope/evidence", f"Bearer {settings().operator_api_key}")[0] == 404
+    assert get(client, f"/admin/customers/{customer_id}/evidence")[0] == 401
