@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator, Optional
 
+from .processes import stop_group
 from .stack import ROOT, free_port
 
 BACKENDS = ("moto", "dynamodb-local", "localstack")
@@ -180,17 +181,7 @@ class Emulator:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=self.stop_grace_seconds)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc, self.stop_grace_seconds)
 
     def __enter__(self) -> "Emulator":
         return self.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
+
+from .processes import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev_secret"
@@ -144,15 +145,7 @@ class Stack:
         """Stop every child by PID, the emulator last: SIGTERM to its process group, SIGKILL after a
         grace period."""
         for name in list(self.processes):
-            proc = self.processes.pop(name)
-            if proc.poll() is not None:
-                continue
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            stop_group(self.processes.pop(name))
         if self.moto is not None:
             self.moto.stop()
             self.moto = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..bootstrap import Services, services
+from ..bootstrap import Services
 from ..domain.errors import InvalidInputError
 from .api_admin import operator_only
 from .http import error_response, json_response, parse_json_body

@@ -9,7 +9,7 @@ from ..bootstrap import Services
 from ..contracts.node_messages import ProvisionSpace
 from ..contracts.payments import StripeEvent
 from ..domain.calendar import utc_iso
-from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.contracts import ContractEvent, next_state, states_accepting
 from ..domain.errors import NoCapacityError
 from ..domain.evidence import state_change
 from ..domain.placement import NodeCapacity, choose_node
