@@ -48,7 +48,7 @@ ACCESS: dict[str, dict[str, Any]] = {
             "nodes": ["Query"],                                 # GET /health: the pool's nodes
             "node_commands": ["GetItem", "PutItem"],            # admin contract view; retry's new command
             "alerts": ["Query"],                                # GET /admin/alerts
-            "timers": ["UpdateItem"],                           # local mode: POST /dev/clock sweeps once
+            "timers": ["PutItem", "UpdateItem"],                # R14 order expiry; local POST /dev/clock sweeps
         },
         # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
         "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]}},
@@ -110,6 +110,10 @@ ACCESS: dict[str, dict[str, Any]] = {
         "tables": {
             "timers": ["GetItem", "PutItem", "UpdateItem"],   # read, schedule follow-ups, mark done
             "contracts": ["GetItem", "UpdateItem"],
+            "orders": ["GetItem", "UpdateItem"],               # R14: an unpaid order expires
+            "invoices": ["GetItem", "PutItem", "UpdateItem"],  # R14 + R22: its invoice gets a credit note
+            "meta": ["GetItem", "UpdateItem"],                 # R22: the credit note's number
+            "domains": ["DeleteItem"],                         # R14: the domain claim is released
             "customers": ["GetItem"],                          # the notice's recipient
             "nodes": ["GetItem"],                              # the node's command queue
             "node_commands": ["PutItem"],                      # outbox row of a suspend/delete command

@@ -42,11 +42,12 @@ class TransactionConflict(Exception):
 class _Tx:
     """A TransactWrite whose items carry labels, so a cancellation says which condition failed.
 
-    PynamoDB sends puts before updates whatever the call order, and DynamoDB reports
+    PynamoDB sends deletes, then puts, then updates whatever the call order, and DynamoDB reports
     cancellation reasons in request order, so labels are kept in that same order."""
 
     def __init__(self, connection: Connection) -> None:
         self._tx = TransactWrite(connection=connection)
+        self._delete_labels: list[str] = []
         self._put_labels: list[str] = []
         self._update_labels: list[str] = []
 
@@ -58,11 +59,15 @@ class _Tx:
         self._update_labels.append(label)
         self._tx.update(model, actions=actions, condition=condition)
 
+    def delete(self, label: str, model: Any, condition: Any = None) -> None:
+        self._delete_labels.append(label)
+        self._tx.delete(model, condition=condition)
+
     def commit(self) -> None:
         try:
             self._tx._commit()
         except TransactWriteError as exc:
-            labels = self._put_labels + self._update_labels
+            labels = self._delete_labels + self._put_labels + self._update_labels
             reasons = exc.cancellation_reasons or []
             failed = {label for label, reason in zip(labels, reasons)
                       if reason is not None and reason.code == "ConditionalCheckFailed"}
@@ -76,6 +81,7 @@ class Effect:
     """The rows and moves of one use case, committed together by DynamoStore.apply."""
     saves: list = field(default_factory=list)     # (label, model, condition)
     updates: list = field(default_factory=list)   # (label, model, actions, condition)
+    deletes: list = field(default_factory=list)   # (label, model, condition)
     evidence: list = field(default_factory=list)  # EvidenceEntry
     after_commit: list = field(default_factory=list)  # callables run once the write succeeded
 
@@ -85,6 +91,10 @@ class Effect:
 
     def update(self, label: str, model: Any, actions: list, condition: Any = None) -> "Effect":
         self.updates.append((label, model, actions, condition))
+        return self
+
+    def delete(self, label: str, model: Any, condition: Any = None) -> "Effect":
+        self.deletes.append((label, model, condition))
         return self
 
 
@@ -134,20 +144,22 @@ class DynamoStore:
         return int(item.value)
 
     @staticmethod
-    def claim_sequence(tx: _Tx, last: Optional[int], value: int, now: datetime) -> None:
-        """R22: the sequence moves from `last` to `value` in the same write as the invoice, or not at all."""
+    def claim_sequence(tx: Any, last: Optional[int], value: int, now: datetime) -> None:
+        """R22: the sequence moves from `last` to `value` in the same write as the invoice or credit
+        note that takes the number, or not at all (`tx` is a transaction or an Effect)."""
         condition = (MetaModel.name.does_not_exist() if last is None else MetaModel.value == last)
         tx.update("sequence", MetaModel(name=INVOICE_SEQUENCE),
-                  actions=[MetaModel.value.set(value), MetaModel.updated_at.set(utc_iso(now))],
-                  condition=condition)
+                  [MetaModel.value.set(value), MetaModel.updated_at.set(utc_iso(now))], condition)
 
     # ---- orders -----------------------------------------------------------------
     def insert_order(self, *, customer: CustomerModel, order: OrderModel, contract: ContractModel,
                      invoice: InvoiceModel, domain: DomainModel, last_sequence: Optional[int],
-                     evidence: Sequence[EvidenceEntry], now: datetime) -> None:
+                     evidence: Sequence[EvidenceEntry], now: datetime, timers: Sequence[TimerModel] = ()) -> None:
         """One transaction: customer, order with acceptance, contract, invoice and its number,
-        domain claim (R34) and evidence (R56)."""
+        domain claim (R34), the order's deadlines and evidence (R56)."""
         tx = self._tx()
+        for timer in timers:
+            tx.save(f"timer:{timer.kind}", timer, condition=TimerModel.timer_id.does_not_exist())
         self.claim_sequence(tx, last_sequence, int(invoice.sequence), now)
         tx.save("order", order, condition=OrderModel.order_id.does_not_exist())
         tx.save("customer", customer, condition=CustomerModel.customer_id.does_not_exist())
@@ -391,6 +403,8 @@ class DynamoStore:
             tx.save(label, model, condition)
         for label, model, actions, condition in effect.updates:
             tx.update(label, model, actions, condition)
+        for label, model, condition in effect.deletes:
+            tx.delete(label, model, condition)
         self._append_evidence(tx, effect.evidence)
         tx.commit()
 

@@ -105,6 +105,9 @@ class InvoiceModel(Model):
     recovery_indemnity_cents = NumberAttribute()
     paid_at = UnicodeAttribute(null=True)
     payment_event_id = UnicodeAttribute(null=True)
+    credits_invoice_id = UnicodeAttribute(null=True)  # on a credit note: the invoice it corrects (R22)
+    credited_by = UnicodeAttribute(null=True)         # on an invoice: its credit note
+    reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
 

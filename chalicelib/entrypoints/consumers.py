@@ -73,7 +73,6 @@ def _dead_command_record(record: Any) -> str:
 
 
 def _timer_record(record: Any) -> str:
-    from ..service import lifecycle  # noqa: F401  (registers the lifecycle timer handlers)
     from ..service.timers import fire
     return fire(json.loads(record.body)["timer_id"], services())
 

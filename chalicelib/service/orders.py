@@ -15,6 +15,7 @@ from ..domain.calendar import utc_iso
 from ..domain.errors import ConflictError, DomainError
 from ..domain.evidence import state_change
 from ..domain.orders import OrderInput, VerifiedOrder, verify_order
+from .order_expiry import order_expiry_timer
 
 SEQUENCE_ATTEMPTS = 8
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("7b0f1f1e-52c1-4f3e-9a51-2f4b0c7f7a10")
@@ -57,7 +58,8 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
         rows = _rows(verified, ids, sequence, fingerprint, now, s.invoice_number_prefix)
         try:
             services.store.insert_order(**rows, last_sequence=last, now=now,
-                                        evidence=_evidence(verified, ids, rows["invoice"], now, correlation_id))
+                                        evidence=_evidence(verified, ids, rows["invoice"], now, correlation_id),
+                                        timers=[order_expiry_timer(ids["order_id"], ids["customer_id"], now)])
             return order_view(rows["order"], rows["invoice"]), True
         except TransactionConflict as conflict:
             if "order" in conflict.failed and idempotency_key:

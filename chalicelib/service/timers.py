@@ -19,6 +19,9 @@ from ..domain.calendar import utc_iso
 from ..observability import logger
 
 LEASE = timedelta(minutes=5)
+# The first sweep ever has no cursor: it looks back this far (timers are filed under a day no
+# earlier than the day they were created, so this covers any created in the month before it).
+FIRST_SWEEP_LOOKBACK = timedelta(days=31)
 HANDLERS: dict[str, Callable[[TimerModel, Services], Optional[Effect]]] = {}
 
 
@@ -59,7 +62,7 @@ def sweep(services: Services) -> int:
     store, now = services.store, services.clock.now()
     today = now.astimezone(timezone.utc).date()
     cursor = store.sweep_cursor()
-    day = date.fromisoformat(cursor) if cursor else today
+    day = date.fromisoformat(cursor) if cursor else today - FIRST_SWEEP_LOOKBACK
     sent = 0
     queue = services.settings.queue_name("timers")
     while day <= today:
@@ -71,14 +74,18 @@ def sweep(services: Services) -> int:
         if day < today and not due:
             store.set_sweep_cursor((day + timedelta(days=1)).isoformat(), now)
         day += timedelta(days=1)
-    if cursor is None:
-        store.set_sweep_cursor(today.isoformat(), now)
     logger.info("timers swept", sent=sent, cursor=cursor, today=today.isoformat())
     return sent
 
 
+def _register_handlers() -> None:
+    """Import the modules whose @timer_handler functions handle each kind."""
+    from . import lifecycle, order_expiry  # noqa: F401
+
+
 def fire(timer_id: str, services: Services) -> str:
     """Run a due timer's handler once: its effect commits together with the timer's done mark."""
+    _register_handlers()
     timer = services.store.get_timer(timer_id)
     if timer is None or timer.state != "pending":
         return "ignored"

@@ -98,7 +98,7 @@ def test_R19_R20_unrenewed_contract_is_suspended_at_the_end_then_warned_then_del
 def test_R19_a_sweep_that_was_down_catches_up_every_missed_deadline_in_order(client, aws, active, services, clock):
     timers.sweep(services)
     move_to(clock, "2027-12-28T12:00")  # nothing ran for more than a year
-    assert run_timers(client, aws, services) == ["contract_end", "expiry_notice"]
+    assert run_timers(client, aws, services) == ["contract_end", "expiry_notice", "order_expiry"]
     assert services.store.get_contract(active["contract_id"]).status == "expired"
     # The end scheduled retention timers already past: they fire on the next sweep.
     assert run_timers(client, aws, services) == ["data_deletion", "deletion_warning"]
