@@ -48,27 +48,31 @@ ACCESS: dict[str, dict[str, Any]] = {
             "nodes": ["Query"],                                 # GET /health: the pool's nodes
             "node_commands": ["GetItem", "PutItem"],            # admin contract view; retry's new command
             "alerts": ["Query"],                                # GET /admin/alerts
+            "notices": ["PutItem"],                             # R54: the invoice notice of an order
             "timers": ["PutItem", "UpdateItem"],                # R14 order expiry; local POST /dev/clock sweeps
         },
         # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
         "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]}},
         # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
-        "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"]},
+        "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"],
+                   "notices": ["GetQueueUrl", "SendMessage"]},          # R54: the invoice, queued after the order
         "node_command_queues": ["SendMessage"],                 # retry-provisioning dispatches the command
     },
     # R27: apply a payment once: record it, pay the invoice, move order and contract, reserve
     # node space and write the command (outbox), or record an unapplied payment with an alert.
     "on_payment_event": {
         "tables": {
-            "payments": ["GetItem", "PutItem"],
+            "payments": ["PutItem"],
             "invoices": ["GetItem", "UpdateItem"],
             "orders": ["UpdateItem"],
             "contracts": ["GetItem", "UpdateItem"],
             "nodes": ["Query", "UpdateItem"],                   # placement (R31)
             "node_commands": ["GetItem", "PutItem"],            # outbox row; a redelivery resumes its dispatch
+            "notices": ["PutItem"],                             # R54: the payment receipt
             "alerts": ["PutItem"],
             "evidence": ["PutItem"],
         },
+        "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
         "node_command_queues": ["SendMessage"],
     },
     # R30: results and heartbeats from the nodes.

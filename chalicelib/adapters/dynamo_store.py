@@ -154,10 +154,12 @@ class DynamoStore:
     # ---- orders -----------------------------------------------------------------
     def insert_order(self, *, customer: CustomerModel, order: OrderModel, contract: ContractModel,
                      invoice: InvoiceModel, domain: DomainModel, last_sequence: Optional[int],
-                     evidence: Sequence[EvidenceEntry], now: datetime, timers: Sequence[TimerModel] = ()) -> None:
+                     evidence: Sequence[EvidenceEntry], now: datetime, timers: Sequence[TimerModel] = (),
+                     notices: Sequence[Any] = ()) -> None:
         """One transaction: customer, order with acceptance, contract, invoice and its number,
-        domain claim (R34), the order's deadlines and evidence (R56)."""
+        domain claim (R34), the order's deadlines, its notices (R54) and evidence (R56)."""
         tx = self._tx()
+        self._stage_notices(tx, notices)
         for timer in timers:
             tx.save(f"timer:{timer.kind}", timer, condition=TimerModel.timer_id.does_not_exist())
         self.claim_sequence(tx, last_sequence, int(invoice.sequence), now)
@@ -265,7 +267,7 @@ class DynamoStore:
     def apply_first_payment(self, *, payment: PaymentModel, invoice_id: str, order_id: str,
                             contract_id: str, node: NodeModel, quota_mb: int, command: NodeCommandModel,
                             evidence: Sequence[EvidenceEntry], accepting_states: Iterable[str],
-                            now: datetime) -> None:
+                            now: datetime, notices: Sequence[Any] = ()) -> None:
         """R27 + R10 + R31 + R30 in one transaction: the event is recorded once, the invoice paid,
         the order and contract moved, the node's space reserved and the command queued (outbox).
         Raises TransactionConflict naming what failed: 'payment' (already applied), 'invoice'
@@ -288,8 +290,15 @@ class DynamoStore:
                   actions=[NodeModel.free_mb.add(-quota_mb)],
                   condition=(NodeModel.free_mb >= quota_mb) & (NodeModel.drained == False))  # noqa: E712
         tx.save("command", command, condition=NodeCommandModel.command_id.does_not_exist())
+        self._stage_notices(tx, notices)
         self._append_evidence(tx, evidence)
         tx.commit()
+
+    @staticmethod
+    def _stage_notices(tx: _Tx, notices: Sequence[Any]) -> None:
+        from .notice_store import NOTICE_IS_NEW
+        for notice in notices:
+            tx.save(f"notice:{notice.template}", notice, condition=NOTICE_IS_NEW)
 
     # ---- node command results (R30) ---------------------------------------------
     def complete_command(self, *, command: NodeCommandModel, contract_state: str,

@@ -105,6 +105,7 @@ class InvoiceModel(Model):
     recovery_indemnity_cents = NumberAttribute()
     paid_at = UnicodeAttribute(null=True)
     payment_event_id = UnicodeAttribute(null=True)
+    bill_to = JSONAttribute(null=True)                # the buyer as printed: name, address, email, SIREN/VAT
     credits_invoice_id = UnicodeAttribute(null=True)  # on a credit note: the invoice it corrects (R22)
     credited_by = UnicodeAttribute(null=True)         # on an invoice: its credit note
     reason = UnicodeAttribute(null=True)

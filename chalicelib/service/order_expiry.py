@@ -38,7 +38,7 @@ def credit_note(invoice: InvoiceModel, sequence: int, prefix: str, now: datetime
         total_cents=-int(invoice.total_cents), currency=invoice.currency, issue_date=now.astimezone(PARIS).date()
         .isoformat(), due_date=now.astimezone(PARIS).date().isoformat(),
         late_penalty_rate_percent=invoice.late_penalty_rate_percent, recovery_indemnity_cents=0,
-        credits_invoice_id=invoice.invoice_id, reason=reason, created_at=utc_iso(now))
+        credits_invoice_id=invoice.invoice_id, reason=reason, created_at=utc_iso(now), bill_to=invoice.bill_to)
 
 
 @timer_handler(ORDER_EXPIRY)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any, Optional
 
 from ..adapters.dynamo_store import TransactionConflict, new_id
@@ -15,6 +16,7 @@ from ..domain.calendar import utc_iso
 from ..domain.errors import ConflictError, DomainError
 from ..domain.evidence import state_change
 from ..domain.orders import OrderInput, VerifiedOrder, verify_order
+from .notices import new_notice, queue_notice
 from .order_expiry import order_expiry_timer
 
 SEQUENCE_ATTEMPTS = 8
@@ -57,9 +59,12 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
         sequence = next_sequence_value(last)
         rows = _rows(verified, ids, sequence, fingerprint, now, s.invoice_number_prefix)
         try:
+            notice = invoice_notice(rows["invoice"], now, correlation_id)
             services.store.insert_order(**rows, last_sequence=last, now=now,
                                         evidence=_evidence(verified, ids, rows["invoice"], now, correlation_id),
-                                        timers=[order_expiry_timer(ids["order_id"], ids["customer_id"], now)])
+                                        timers=[order_expiry_timer(ids["order_id"], ids["customer_id"], now)],
+                                        notices=[notice])
+            queue_notice(notice, services)
             return order_view(rows["order"], rows["invoice"]), True
         except TransactionConflict as conflict:
             if "order" in conflict.failed and idempotency_key:
@@ -70,6 +75,20 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
             if "sequence" not in conflict.failed:
                 raise
     raise SequenceBusyError("too many concurrent orders; retry the same request")
+
+
+def invoice_notice(invoice: InvoiceModel, now, correlation_id: Optional[str]):
+    """R54 + R22: the invoice, sent to the billing address printed on it."""
+    return new_notice(
+        notice_key=f"invoice_issued#{invoice.invoice_id}", customer_id=invoice.customer_id,
+        to=invoice.bill_to["email"], template="invoice_issued", now=now, correlation_id=correlation_id,
+        contract_id=invoice.contract_id, context={
+            "invoice_number": invoice.number, "issue_date": invoice.issue_date, "due_date": invoice.due_date,
+            "subtotal_cents": int(invoice.subtotal_cents), "vat_rate_percent": str(Decimal(invoice.vat_rate) * 100),
+            "vat_cents": int(invoice.vat_cents), "total_cents": int(invoice.total_cents),
+            "late_penalty_rate_percent": invoice.late_penalty_rate_percent,
+            "recovery_indemnity_cents": int(invoice.recovery_indemnity_cents),
+            "customer_name": invoice.bill_to["name"]})
 
 
 def _replay(services: Services, order_id: str, fingerprint: str) -> dict[str, Any]:
@@ -111,7 +130,9 @@ def _rows(v: VerifiedOrder, ids: dict[str, str], sequence: int, fingerprint: str
         subtotal_cents=inv.subtotal_cents, vat_rate=str(inv.vat_rate), vat_cents=inv.vat_cents,
         total_cents=inv.total_cents, currency=inv.currency, issue_date=inv.issue_date.isoformat(),
         due_date=inv.due_date.isoformat(), late_penalty_rate_percent=str(inv.late_penalty_rate_percent),
-        recovery_indemnity_cents=inv.professional_recovery_indemnity_cents, created_at=at)
+        recovery_indemnity_cents=inv.professional_recovery_indemnity_cents, created_at=at,
+        bill_to={"name": c.legal_name or f"{c.first_name} {c.last_name}", "email": c.email,
+                 "address": asdict(c.address), "siren": c.siren, "vat_number": c.vat_number})
     domain = DomainModel(domain_name=v.domain_name, contract_id=ids["contract_id"],
                          customer_id=ids["customer_id"], registry=v.registry, action="register", created_at=at)
     return {"customer": customer, "order": order, "contract": contract, "invoice": invoice, "domain": domain}

@@ -14,6 +14,7 @@ from ..domain.errors import NoCapacityError
 from ..domain.evidence import state_change
 from ..domain.placement import NodeCapacity, choose_node
 from ..observability import logger
+from .notices import new_notice, queue_notice
 from .provisioning import dispatch
 
 SUCCEEDED = "payment_intent.succeeded"
@@ -91,11 +92,17 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
         state_change(cid, now, "system", "node_command", command_id, None, "pending",
                      action="node_command.issued", type=command.type, node_id=node.node_id, **common),
     ]
+    receipt = new_notice(
+        notice_key=f"payment_received#{invoice.invoice_id}", customer_id=contract.customer_id,
+        to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
+        contract_id=contract.contract_id,
+        context={"invoice_number": invoice.number, "amount_cents": intent.amount, "paid_at": now})
     try:
         services.store.apply_first_payment(
             payment=payment, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
             contract_id=contract.contract_id, node=node, quota_mb=quota, command=command_row, evidence=evidence,
-            accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now)
+            accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now,
+            notices=[receipt])
     except TransactionConflict as conflict:
         if "payment" in conflict.failed:
             return _resume_dispatch(event.id, services.store.get_contract(contract.contract_id), services,
@@ -113,6 +120,7 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
     logger.info("payment applied", event_id=event.id, invoice_id=invoice.invoice_id,
                 contract_id=contract.contract_id, node_id=node.node_id)
     dispatch(command_row, services, correlation_id)
+    queue_notice(receipt, services)
     return "applied"
 
 

@@ -56,6 +56,10 @@ def test_R09_R10_R21_order_is_stored_in_one_write_with_invoice_and_acceptance(cl
     assert int(invoice.recovery_indemnity_cents) == 4000
     assert item_counts() == {"customers": 1, "orders": 1, "contracts": 1, "invoices": 1, "domains": 1,
                              "evidence": 3}
+    assert invoice.bill_to["name"] == "ACME SARL" and invoice.bill_to["siren"] == "732829320"
+    from chalicelib.service.notices import notices_for_customer
+    [notice] = notices_for_customer(invoice.customer_id)  # R54: the invoice goes to the billing email
+    assert (notice["template"], notice["to"]) == ("invoice_issued", "contact@acme.fr")
 
 
 def test_R22_invoice_numbers_follow_one_sequence_without_gaps_even_after_refusals(client):

@@ -88,6 +88,9 @@ def test_R27_R31_R30_payment_applied_once_marks_paid_reserves_node_and_sends_one
     actions = [e["action"] for e in services.store.evidence_for(contract.customer_id, contract_id=contract.contract_id)]
     assert actions.count("invoice.paid") == 1 and actions.count("contract.provisioning") == 1
     assert actions.count("node_command.issued") == 1
+    from chalicelib.service.notices import notices_for_customer
+    receipts = [n for n in notices_for_customer(contract.customer_id) if n["template"] == "payment_received"]
+    assert len(receipts) == 1 and receipts[0]["to"] == "contact@acme.fr"  # R54: one receipt, to the billing email
 
 
 def test_R27_amount_mismatch_is_recorded_flagged_and_activates_nothing(client, aws, placed_order, services):
