@@ -66,9 +66,11 @@ ACCESS: dict[str, dict[str, Any]] = {
             "invoices": ["GetItem", "UpdateItem"],
             "orders": ["UpdateItem"],
             "contracts": ["GetItem", "UpdateItem"],
-            "nodes": ["Query", "UpdateItem"],                   # placement (R31)
+            "nodes": ["Query", "UpdateItem", "GetItem"],        # placement (R31); a late renewal's unsuspend
             "node_commands": ["GetItem", "PutItem"],            # outbox row; a redelivery resumes its dispatch
             "notices": ["PutItem"],                             # R54: the payment receipt
+            "domains": ["UpdateItem"],                          # R18: a renewal paid late takes the domain over
+            "timers": ["PutItem", "UpdateItem"],                # R18: its deadlines; the old deletion cancelled
             "alerts": ["PutItem"],
             "evidence": ["PutItem"],
         },
@@ -117,7 +119,7 @@ ACCESS: dict[str, dict[str, Any]] = {
             "orders": ["GetItem", "UpdateItem"],               # R14: an unpaid order expires
             "invoices": ["GetItem", "PutItem", "UpdateItem"],  # R14 + R22: its invoice gets a credit note
             "meta": ["GetItem", "UpdateItem"],                 # R22: the credit note's number
-            "domains": ["DeleteItem"],                         # R14: the domain claim is released
+            "domains": ["DeleteItem", "UpdateItem"],           # R14: released; R18: handed to the renewal
             "customers": ["GetItem"],                          # the notice's recipient
             "nodes": ["GetItem"],                              # the node's command queue
             "node_commands": ["PutItem"],                      # outbox row of a suspend/delete command

@@ -79,6 +79,9 @@ class ContractModel(Model):
     node_id = UnicodeAttribute(null=True)
     command_id = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    renews_contract_id = UnicodeAttribute(null=True)   # R18: the contract this one replaces
+    renewal_contract_id = UnicodeAttribute(null=True)  # R18: the contract that replaces this one
+    space_id = UnicodeAttribute(null=True)             # the contract id the node knows the space by
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

@@ -18,6 +18,8 @@ class ContractState(str, Enum):
     ACTIVE = "active"
     PROVISIONING_FAILED = "provisioning_failed"
     CANCELLED = "cancelled"
+    SCHEDULED = "scheduled"        # R18: a paid renewal waiting for the old contract's end date
+    RENEWED = "renewed"            # R18: ended and replaced by its renewal, with no gap
     EXPIRED = "expired"            # R19: ended without renewal; the space is suspended, data kept
     DATA_DELETED = "data_deleted"  # R20: the node confirmed the deletion of every hosted data
 
@@ -29,6 +31,9 @@ class ContractEvent(str, Enum):
     PROVISIONING_RETRIED = "provisioning_retried"  # operator sends the command again
     ORDER_CANCELLED = "order_cancelled"
     CONTRACT_ENDED = "contract_ended"              # R16/R19: the end date passed without renewal
+    RENEWAL_PAID = "renewal_paid"                  # R18: a renewal's invoice is paid
+    REPLACED_BY_RENEWAL = "replaced_by_renewal"    # R18: the old contract hands over at its end
+    RENEWAL_STARTED = "renewal_started"            # R18: the renewal takes over the same space
     DATA_DELETED = "data_deleted"                  # R20: deletion confirmed by the node
 
 
@@ -44,6 +49,12 @@ TRANSITIONS: dict[tuple[ContractState, ContractEvent], ContractState] = {
     (S.PROVISIONING_FAILED, E.SPACE_PROVISIONED): S.ACTIVE,
     # R16: no tacit renewal; R19: at the end date an unrenewed contract is suspended.
     (S.ACTIVE, E.CONTRACT_ENDED): S.EXPIRED,
+    # R18: a renewal is a new contract, paid in advance, starting at the old end date on the same space.
+    (S.AWAITING_PAYMENT, E.RENEWAL_PAID): S.SCHEDULED,
+    (S.SCHEDULED, E.RENEWAL_STARTED): S.ACTIVE,
+    (S.ACTIVE, E.REPLACED_BY_RENEWAL): S.RENEWED,
+    (S.EXPIRED, E.REPLACED_BY_RENEWAL): S.RENEWED,     # paid late, before the data was deleted
+    (S.SCHEDULED, E.ORDER_CANCELLED): S.CANCELLED,
     # R20: after the retention period, deletion confirmed by the node (never on suspension alone).
     (S.EXPIRED, E.DATA_DELETED): S.DATA_DELETED,
 }

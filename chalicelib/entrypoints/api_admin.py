@@ -50,6 +50,33 @@ def retry_provisioning(svc: Services, contract_id: str):
     return json_response(retry(contract_id, svc, operator="api-key", correlation_id=logger.get_correlation_id()), 202)
 
 
+@bp.route("/admin/contracts/{contract_id}/renewal", methods=["POST"], content_types=["application/json"])
+@operator_only
+def accept_renewal(svc: Services, contract_id: str):
+    """R18: record the customer's acceptance of the renewal offer: {"terms": {"version", "accepted": true},
+    "channel": "email" | "phone" | "web"}. 201 with the renewal order and its invoice (200 if it exists)."""
+    from ..domain.errors import InvalidInputError, RuleViolationError
+    from ..observability import logger
+    from ..service.renewal import accept_renewal as accept
+    from .http import parse_json_body
+    request = bp.current_request
+    body = parse_json_body(request.raw_body)
+    terms = body.get("terms") if isinstance(body, dict) else None
+    channel = body.get("channel") if isinstance(body, dict) else None
+    if not isinstance(terms, dict) or not isinstance(terms.get("version"), str) or channel not in (
+            "email", "phone", "web", "post"):
+        raise InvalidInputError("send {\"terms\": {\"version\": ..., \"accepted\": true}, \"channel\": "
+                                "\"email|phone|web|post\"}", code="invalid_renewal", fields={"terms": "required"})
+    if terms.get("accepted") is not True:
+        raise RuleViolationError("the renewal needs the terms accepted", code="terms_not_accepted",
+                                 fields={"terms.accepted": "must be true"})
+    view, created = accept(contract_id, svc, terms_version=terms["version"],
+                           client_ip=(request.context.get("identity") or {}).get("sourceIp") or "unknown",
+                           user_agent=f"operator ({channel})", actor="operator:api-key",
+                           correlation_id=logger.get_correlation_id())
+    return json_response(view, 201 if created else 200)
+
+
 @bp.route("/admin/orders/{order_id}", methods=["GET"])
 @operator_only
 def get_order(svc: Services, order_id: str):

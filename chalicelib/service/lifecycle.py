@@ -38,15 +38,20 @@ def activation_timers(contract: ContractModel, services: Services, now: datetime
             timer_row(CONTRACT_END, contract.contract_id, contract.customer_id, end, now)]
 
 
-def _contract_move(effect: Effect, contract: ContractModel, event: ContractEvent, now: datetime,
-                   actor: str, **details: Any) -> ContractState:
-    target = next_state(contract.status, event)
-    effect.update("contract", ContractModel(contract_id=contract.contract_id),
-                  [ContractModel.status.set(target.value), ContractModel.updated_at.set(utc_iso(now))],
-                  ContractModel.status.is_in(*[s.value for s in states_accepting(event)]))
-    effect.evidence.append(state_change(contract.customer_id, now, actor, "contract", contract.contract_id,
-                                        contract.status, target.value, contract_id=contract.contract_id, **details))
-    return target
+def set_status(effect: Effect, label: str, contract: ContractModel, events: list[ContractEvent], now, actor: str,
+               **details: Any) -> ContractState:
+    """Apply one or more moves of the transition table to a contract in a single write (an item
+    appears once in a transaction), with one evidence entry per move (R56)."""
+    state = ContractState(contract.status)
+    for event in events:
+        target = next_state(state, event)
+        effect.evidence.append(state_change(contract.customer_id, now, actor, "contract", contract.contract_id,
+                                            state.value, target.value, contract_id=contract.contract_id, **details))
+        state = target
+    effect.update(label, ContractModel(contract_id=contract.contract_id),
+                  [ContractModel.status.set(state.value), ContractModel.updated_at.set(utc_iso(now))],
+                  ContractModel.status.is_in(*[s.value for s in states_accepting(events[0])]))
+    return state
 
 
 def issue_node_command(effect: Effect, contract: ContractModel, services: Services, command_type: str,
@@ -58,7 +63,9 @@ def issue_node_command(effect: Effect, contract: ContractModel, services: Servic
     command_id = new_id("cmd")
     message = node_command_adapter.validate_python({
         "type": command_type, "node_id": contract.node_id, "command_id": command_id,
-        "contract_id": contract.contract_id, "domain": contract.domain_name, "issued_at": now, **fields})
+        # The node knows the space by the contract that created it (a renewal keeps the space, R18).
+        "contract_id": contract.space_id or contract.contract_id, "domain": contract.domain_name,
+        "issued_at": now, **fields})
     row = NodeCommandModel(
         command_id=command_id, node_id=contract.node_id, queue_url=node.queue_url, contract_id=contract.contract_id,
         customer_id=contract.customer_id, type=command_type, payload=message.model_dump(mode="json"),
@@ -113,7 +120,14 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
     if contract is None or contract.status != ContractState.ACTIVE.value:
         return None
     s, now, effect = services.settings, services.clock.now(), Effect()
-    _contract_move(effect, contract, ContractEvent.CONTRACT_ENDED, now, "system", reason="not_renewed")
+    renewal = services.store.get_contract(contract.renewal_contract_id) if contract.renewal_contract_id else None
+    if renewal is not None and renewal.status == ContractState.SCHEDULED.value:
+        from .renewal import hand_over  # R18: renewed and paid: no gap, no suspension
+        set_status(effect, "contract_started", renewal, [ContractEvent.RENEWAL_STARTED], now, "system",
+                   renews_contract_id=contract.contract_id)
+        hand_over(effect, contract, renewal, services, now)
+        return effect
+    set_status(effect, "contract", contract, [ContractEvent.CONTRACT_ENDED], now, "system", reason="not_renewed")
     issue_node_command(effect, contract, services, "SuspendSpace", now, reason="contract_ended")
     deletion_at = end_instant(contract) + timedelta(days=s.data_retention_days)
     warning_at = deletion_at - timedelta(days=s.deletion_warning_days)
@@ -165,7 +179,7 @@ def confirm_data_deleted(command: NodeCommandModel, msg: Any, services: Services
     actor = f"node:{msg.node_id}"
     effect.evidence.append(state_change(contract.customer_id, now, actor, "node_command", command.command_id,
                                         "pending", "succeeded", contract_id=contract.contract_id, type=command.type))
-    _contract_move(effect, contract, ContractEvent.DATA_DELETED, now, actor, command_id=command.command_id)
+    set_status(effect, "contract", contract, [ContractEvent.DATA_DELETED], now, actor, command_id=command.command_id)
     add_notice(effect, services, key=f"data_deleted#{contract.contract_id}", contract=contract,
                template="data_deleted", now=now, context={"domain": contract.domain_name,
                                                           "deleted_at": utc_iso(now)})

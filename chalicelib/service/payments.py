@@ -9,7 +9,7 @@ from ..bootstrap import Services
 from ..contracts.node_messages import ProvisionSpace
 from ..contracts.payments import StripeEvent
 from ..domain.calendar import utc_iso
-from ..domain.contracts import ContractEvent, next_state, states_accepting
+from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
 from ..domain.errors import NoCapacityError
 from ..domain.evidence import state_change
 from ..domain.placement import NodeCapacity, choose_node
@@ -42,6 +42,8 @@ def apply_payment_event(event: StripeEvent, services: Services, correlation_id: 
     if invoice.status != "issued":
         return _unapplied(event, services, invoice, "duplicate_payment",
                           f"invoice {invoice.number} is already {invoice.status}; payment {intent.id} needs a refund")
+    if contract.renews_contract_id:
+        return _apply_renewal_payment(event, services, invoice, contract, correlation_id)
     for attempt in range(PLACEMENT_ATTEMPTS):
         outcome = _try_first_payment(event, services, invoice, contract, correlation_id, fresh_nodes=attempt > 0)
         if outcome != "retry_placement":
@@ -137,6 +139,62 @@ def _invoice_and_contract(metadata, services: Services
         return invoice, contract
     invoice = services.store.get_invoice(metadata.invoice_id)
     return (invoice, services.store.get_contract(invoice.contract_id)) if invoice else (None, None)
+
+
+def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, renewal: ContractModel,
+                           correlation_id: Optional[str]) -> str:
+    """R18 + R27: a renewal is paid once; it needs no placement and no provisioning (same space)."""
+    from ..adapters.dynamo_store import Effect
+    from ..adapters.models import OrderModel
+    from ..adapters.notice_store import NOTICE_IS_NEW
+    from .renewal import renewal_payment_effect
+    now, intent = services.clock.now(), event.payment_intent()
+    old = services.store.get_contract(renewal.renews_contract_id)
+    if old.status not in (ContractState.ACTIVE.value, ContractState.EXPIRED.value):
+        return _unapplied(event, services, invoice, "contract_not_payable",
+                          f"renewal {renewal.contract_id} cannot start: contract {old.contract_id} is {old.status}; "
+                          f"payment {intent.id} needs a refund")
+    at, actor = utc_iso(now), "payment_provider:stripe"
+    effect = Effect()
+    effect.save("payment", PaymentModel(
+        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="applied",
+        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
+        provider_reference=intent.id, contract_id=renewal.contract_id, received_at=at),
+        PaymentModel.payment_event_id.does_not_exist())
+    effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
+                  [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+                   InvoiceModel.payment_event_id.set(event.id)], InvoiceModel.status == "issued")
+    effect.update("order", OrderModel(order_id=invoice.order_id),
+                  [OrderModel.status.set("paid"), OrderModel.updated_at.set(at)],
+                  OrderModel.status == "awaiting_payment")
+    common = dict(correlation_id=correlation_id, contract_id=renewal.contract_id, order_id=invoice.order_id)
+    effect.evidence += [
+        state_change(renewal.customer_id, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
+                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+        state_change(renewal.customer_id, now, actor, "order", invoice.order_id, "awaiting_payment", "paid", **common)]
+    renewal_payment_effect(effect, renewal, old, services, now)
+    receipt = new_notice(
+        notice_key=f"payment_received#{invoice.invoice_id}", customer_id=renewal.customer_id,
+        to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
+        contract_id=renewal.contract_id,
+        context={"invoice_number": invoice.number, "amount_cents": intent.amount, "paid_at": now,
+                 "service_restored": old.status == ContractState.EXPIRED.value})
+    effect.save("notice", receipt, NOTICE_IS_NEW)
+    try:
+        services.store.apply(effect)
+    except TransactionConflict as conflict:
+        if "payment" in conflict.failed:
+            return "duplicate"
+        if "invoice" in conflict.failed:
+            return _unapplied(event, services, invoice, "duplicate_payment",
+                              f"invoice {invoice.number} was paid by another event; payment {intent.id} needs a refund")
+        return _unapplied(event, services, invoice, "contract_not_payable",
+                          f"renewal {renewal.contract_id} changed meanwhile; payment {intent.id} needs a decision")
+    for follow_up in effect.after_commit:
+        follow_up()
+    queue_notice(receipt, services)
+    logger.info("renewal paid", event_id=event.id, contract_id=renewal.contract_id)
+    return "applied"
 
 
 def _resume_dispatch(event_id: str, contract: ContractModel, services: Services, correlation_id: Optional[str]) -> str:

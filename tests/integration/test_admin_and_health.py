@@ -16,7 +16,8 @@ def get(client, path, key=None):
 
 
 @pytest.mark.parametrize("path", ["/admin/contracts/x", "/admin/orders/x", "/admin/invoices/x", "/admin/alerts",
-                                  "POST /admin/contracts/x/retry-provisioning", "/admin/customers/x/evidence"])
+                                  "POST /admin/contracts/x/retry-provisioning", "/admin/customers/x/evidence",
+                                  "POST /admin/contracts/x/renewal"])
 @pytest.mark.parametrize("key", [None, "Bearer wrong", "Basic " + "op_local_dev_key", "Bearer", "op_local_dev_key"])
 def test_admin_routes_refuse_anything_but_the_operator_bearer_key(client, path, key):
     status, body = get(client, path, key)

@@ -20,6 +20,11 @@ EXPECTED = {
     (S.PROVISIONING_FAILED, E.SPACE_PROVISIONED): S.ACTIVE,             # late success: the node is the truth
     (S.ACTIVE, E.CONTRACT_ENDED): S.EXPIRED,                            # R16 no tacit renewal, R19 suspended
     (S.EXPIRED, E.DATA_DELETED): S.DATA_DELETED,                        # R20 deletion confirmed by the node
+    (S.AWAITING_PAYMENT, E.RENEWAL_PAID): S.SCHEDULED,                  # R18 renewal paid in advance
+    (S.SCHEDULED, E.RENEWAL_STARTED): S.ACTIVE,                         # R18 starts at the old end date
+    (S.ACTIVE, E.REPLACED_BY_RENEWAL): S.RENEWED,                       # R18 no gap
+    (S.EXPIRED, E.REPLACED_BY_RENEWAL): S.RENEWED,                      # R18 paid late, data still there
+    (S.SCHEDULED, E.ORDER_CANCELLED): S.CANCELLED,
 }
 ALL_PAIRS = list(product(S, E))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
@@ -66,7 +71,7 @@ def test_R30_unknown_state_or_event_strings_raise_illegal_transition(state, even
     assert isinstance(info.value, DomainError)
 
 
-@pytest.mark.parametrize("terminal", [S.CANCELLED, S.DATA_DELETED])
+@pytest.mark.parametrize("terminal", [S.CANCELLED, S.DATA_DELETED, S.RENEWED])
 def test_R20_cancelled_and_deleted_contracts_take_no_lifecycle_event(terminal):
     for event in E:
         with pytest.raises(IllegalTransitionError):
@@ -74,14 +79,16 @@ def test_R20_cancelled_and_deleted_contracts_take_no_lifecycle_event(terminal):
 
 
 def test_R16_R19_an_active_contract_only_ends_it_is_never_renewed_tacitly():
-    assert [event for event in E if (S.ACTIVE, event) in EXPECTED] == [E.CONTRACT_ENDED]
+    assert [event for event in E if (S.ACTIVE, event) in EXPECTED] == [E.CONTRACT_ENDED, E.REPLACED_BY_RENEWAL]
     assert next_state(S.ACTIVE, E.CONTRACT_ENDED) is S.EXPIRED
 
 
-def test_R30_a_contract_never_becomes_active_without_the_node_confirming():
+def test_R30_R18_a_contract_becomes_active_only_on_the_nodes_confirmation_or_as_a_paid_renewal():
+    """A new space is active once the node confirms (R30); a renewal takes over the existing space
+    without re-provisioning, and only once paid (R18)."""
     for state, event in EXPECTED:
         if EXPECTED[(state, event)] is S.ACTIVE:
-            assert event is E.SPACE_PROVISIONED
+            assert (event is E.SPACE_PROVISIONED) or (state, event) == (S.SCHEDULED, E.RENEWAL_STARTED)
 
 
 def test_R10_an_unpaid_contract_is_never_provisioned_or_active():
@@ -93,7 +100,7 @@ def test_R10_an_unpaid_contract_is_never_provisioned_or_active():
 
 @pytest.mark.parametrize("event, states", [
     (E.PAYMENT_RECEIVED, {S.AWAITING_PAYMENT}),
-    (E.ORDER_CANCELLED, {S.AWAITING_PAYMENT}),
+    (E.ORDER_CANCELLED, {S.AWAITING_PAYMENT, S.SCHEDULED}),
     (E.SPACE_PROVISIONED, {S.PROVISIONING, S.PROVISIONING_FAILED}),
     (E.PROVISIONING_FAILED, {S.PROVISIONING}),
     (E.PROVISIONING_RETRIED, {S.PROVISIONING_FAILED}),
