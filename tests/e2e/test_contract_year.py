@@ -78,3 +78,35 @@ def test_R17_R19_R20_a_year_without_renewal_notice_suspension_warning_deletion(s
     assert templates(api, email) == ["contract_suspended", "data_deleted", "deletion_warning", "expiry_notice",
                                      "invoice_issued", "payment_received"]
     assert all(m["status"] == "sent" for m in mails(api, email))
+
+
+def test_R18_a_renewed_contract_continues_at_the_old_end_date_and_the_site_never_stops(stack, api):
+    email = f"renew-{stack.resource_prefix}@acme-e2e.fr"
+    status, order = api.call("POST", "/orders", professional_order(
+        domain_name="e2e-renew.fr", customer={"email": email}))
+    assert status == 201, order
+    payload = payment_succeeded_event(order["invoice"]["id"], order["invoice"]["total_cents"])
+    assert post_webhook(stack.api_url, payload, sign(payload, stack.webhook_secret))[0] == 200
+    contract = api.wait_contract(order["contract_id"], {"active"})
+    end = datetime.combine(date.fromisoformat(contract["ends_on"]), datetime.min.time(), tzinfo=PARIS)
+    set_clock(api, end - timedelta(days=60) + timedelta(hours=9))
+    wait_until(lambda: "expiry_notice" in templates(api, email), "expiry notice")
+
+    status, renewal = api.call("POST", f"/admin/contracts/{order['contract_id']}/renewal",
+                               {"terms": {"version": "2026-09", "accepted": True}, "channel": "web"}, operator=True)
+    assert status == 201, renewal
+    payload = payment_succeeded_event(renewal["invoice"]["id"], renewal["invoice"]["total_cents"],
+                                      contract_id=renewal["contract_id"])
+    assert post_webhook(stack.api_url, payload, sign(payload, stack.webhook_secret))[0] == 200
+    assert api.wait_contract(renewal["contract_id"], {"scheduled"})["starts_on"] == contract["ends_on"]
+
+    set_clock(api, end)
+    assert api.wait_contract(renewal["contract_id"], {"active"})["node_id"] == contract["node_id"]
+    assert api.contract(order["contract_id"])["status"] == "renewed"
+    for _ in range(5):  # the site keeps answering across the end date
+        assert site(stack, "e2e-renew.fr")[0] == 200
+        time.sleep(0.3)
+    set_clock(api, end + timedelta(days=31))  # past the old contract's retention: nothing is deleted
+    time.sleep(2)
+    assert site(stack, "e2e-renew.fr")[0] == 200
+    assert api.contract(renewal["contract_id"])["status"] == "active"
