@@ -63,13 +63,14 @@ ACCESS: dict[str, dict[str, Any]] = {
     "on_payment_event": {
         "tables": {
             "payments": ["PutItem"],
-            "invoices": ["GetItem", "UpdateItem"],
+            "invoices": ["GetItem", "UpdateItem", "PutItem"],   # + R15: the credit note
             "orders": ["UpdateItem"],
             "contracts": ["GetItem", "UpdateItem"],
             "nodes": ["Query", "UpdateItem", "GetItem"],        # placement (R31); a late renewal's unsuspend
             "node_commands": ["GetItem", "PutItem"],            # outbox row; a redelivery resumes its dispatch
             "notices": ["PutItem"],                             # R54: the payment receipt
-            "domains": ["UpdateItem"],                          # R18: a renewal paid late takes the domain over
+            "domains": ["UpdateItem", "DeleteItem"],            # R18: handed to a late renewal; R15: released
+            "meta": ["GetItem", "UpdateItem"],                  # R15 + R22: the credit note's number
             "timers": ["PutItem", "UpdateItem"],                # R18: its deadlines; the old deletion cancelled
             "alerts": ["PutItem"],
             "evidence": ["PutItem"],

@@ -31,6 +31,7 @@ CURRENT_VERSIONS: dict[str, int] = {
     "invoice_issued": 1,         # R22
     "payment_received": 1,       # R23, R27
     "withdrawal_confirmed": 1,   # R13
+    "order_cancelled": 1,        # R15
 }
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

@@ -62,10 +62,7 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
     except NoCapacityError:
         if not fresh_nodes:  # the cache may predate an added node or freed space
             return "retry_placement"
-        services.store.put_alert(new_alert("no_node_capacity", f"no node can host {quota} MB for contract "
-                                           f"{contract.contract_id}; payment {event.id} waits", now,
-                                           alert_key=f"no_node_capacity#{event.id}", contract_id=contract.contract_id))
-        raise
+        return _initial_unavailability(event, services, invoice, contract, correlation_id)
     node = nodes[chosen.node_id]
     command_id = new_id("cmd")
     command = ProvisionSpace(
@@ -139,6 +136,72 @@ def _invoice_and_contract(metadata, services: Services
         return invoice, contract
     invoice = services.store.get_invoice(metadata.invoice_id)
     return (invoice, services.store.get_contract(invoice.contract_id)) if invoice else (None, None)
+
+
+def _initial_unavailability(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
+                            correlation_id: Optional[str]) -> str:
+    """R15: no node can take the space: the order is cancelled without indemnity, the sum paid
+    becomes a credit note (refund on request), the customer and operators are told, at once."""
+    from ..adapters.dynamo_store import Effect
+    from ..adapters.models import DomainModel, OrderModel
+    from ..adapters.notice_store import NOTICE_IS_NEW
+    from ..domain.billing import next_sequence_value
+    from .lifecycle import set_status
+    from .order_expiry import credit_note
+    store, now, intent = services.store, services.clock.now(), event.payment_intent()
+    at, actor = utc_iso(now), "payment_provider:stripe"
+    last = store.last_invoice_sequence()
+    note = credit_note(invoice, next_sequence_value(last), services.settings.invoice_number_prefix, now,
+                       reason="initial_unavailability")
+    effect = Effect()
+    store.claim_sequence(effect, last, int(note.sequence), now)
+    effect.save("payment", PaymentModel(
+        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="credited",
+        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
+        provider_reference=intent.id, contract_id=contract.contract_id, received_at=at),
+        PaymentModel.payment_event_id.does_not_exist())
+    effect.save("credit_note", note, InvoiceModel.invoice_id.does_not_exist())
+    effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
+                  [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+                   InvoiceModel.payment_event_id.set(event.id), InvoiceModel.credited_by.set(note.invoice_id)],
+                  InvoiceModel.status == "issued")
+    effect.update("order", OrderModel(order_id=invoice.order_id),
+                  [OrderModel.status.set("cancelled"), OrderModel.updated_at.set(at)],
+                  OrderModel.status == "awaiting_payment")
+    set_status(effect, "contract", contract, [ContractEvent.ORDER_CANCELLED], now, "system",
+               reason="initial_unavailability", order_id=invoice.order_id)
+    effect.delete("domain", DomainModel(domain_name=contract.domain_name),
+                  DomainModel.contract_id == contract.contract_id)
+    effect.save("alert", new_alert("initial_unavailability", f"no node could host {contract.storage_mb} MB: order "
+                                   f"{invoice.order_id} cancelled, credit note {note.number}", now,
+                                   contract_id=contract.contract_id, credit_note=note.number))
+    common = dict(correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id)
+    effect.evidence += [
+        state_change(contract.customer_id, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
+                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+        state_change(contract.customer_id, now, "system", "order", invoice.order_id, "awaiting_payment",
+                     "cancelled", reason="initial_unavailability", **common),
+        state_change(contract.customer_id, now, "system", "credit_note", note.invoice_id, None, "issued",
+                     action="credit_note.issued", number=note.number, total_cents=int(note.total_cents), **common)]
+    notice = new_notice(
+        notice_key=f"order_cancelled#{invoice.order_id}", customer_id=contract.customer_id,
+        to=invoice.bill_to["email"], template="order_cancelled", now=now, correlation_id=correlation_id,
+        contract_id=contract.contract_id,
+        context={"domain": contract.domain_name, "order_id": invoice.order_id, "reason": "initial_unavailability",
+                 "credit_note_number": note.number, "credit_cents": -int(note.total_cents)})
+    effect.save("notice", notice, NOTICE_IS_NEW)
+    try:
+        store.apply(effect)
+    except TransactionConflict as conflict:
+        if "payment" in conflict.failed:
+            return "duplicate"
+        if "sequence" in conflict.failed:
+            raise  # another number was taken meanwhile: the queue retries this event
+        return _unapplied(event, services, invoice, "contract_not_payable",
+                          f"contract {contract.contract_id} changed meanwhile; payment {intent.id} needs a decision")
+    queue_notice(notice, services)
+    logger.warning("initial unavailability: order cancelled", order_id=invoice.order_id, credit_note=note.number)
+    return "credited"
 
 
 def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, renewal: ContractModel,

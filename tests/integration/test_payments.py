@@ -158,14 +158,25 @@ def test_R30_pending_commands_are_redispatched_by_the_schedule(client, aws, plac
     assert len(queue_messages(aws["node_queue"])) == 1
 
 
-def test_R31_no_node_with_capacity_leaves_the_invoice_unpaid_and_alerts(client, aws, placed_order, services):
-    from chalicelib.adapters.models import NodeModel
+def test_R15_R31_no_node_with_capacity_cancels_the_order_with_a_credit_note(client, aws, placed_order, services):
+    from chalicelib.adapters.models import DomainModel, NodeModel
+    from chalicelib.service.notices import notices_for_customer
     NodeModel(pool="default", node_id="node-it-1").update(actions=[NodeModel.free_mb.set(10)])
     payload = payment_succeeded_event(placed_order["invoice"]["id"], placed_order["invoice"]["total_cents"])
-    event = sqs_lambda_event([payload.decode()], "payment-events")
-    assert len(client.lambda_.invoke("on_payment_event", event).payload["batchItemFailures"]) == 1
-    assert services.store.get_invoice(placed_order["invoice"]["id"]).status == "issued"
-    assert [a["kind"] for a in services.store.open_alerts()] == ["no_node_capacity"]
+    assert consume_payments(client, [payload, payload]) == {"batchItemFailures": []}
+    invoice = services.store.get_invoice(placed_order["invoice"]["id"])
+    note = services.store.get_invoice(invoice.credited_by)
+    assert invoice.status == "paid" and (note.kind, note.number, note.reason) == (
+        "credit_note", "F00000002", "initial_unavailability")
+    assert int(note.total_cents) == -placed_order["invoice"]["total_cents"]  # the sum paid becomes a credit
+    assert services.store.get_contract(placed_order["contract_id"]).status == "cancelled"
+    assert services.store.get_order(placed_order["order_id"]).status == "cancelled"
+    assert services.store.get_payment(json.loads(payload)["id"]).outcome == "credited"
+    assert queue_messages(aws["node_queue"]) == [] and table_count("node_commands") == 0
+    assert [a["kind"] for a in services.store.open_alerts()] == ["initial_unavailability"]
+    assert [n["template"] for n in notices_for_customer(invoice.customer_id)] == ["invoice_issued", "order_cancelled"]
+    with pytest.raises(DomainModel.DoesNotExist):
+        DomainModel.get("acme-test.fr")  # the domain can be ordered again
 
 
 def test_R31_drained_node_gets_no_placement(client, aws, placed_order, services):

@@ -33,6 +33,8 @@ SAMPLES: dict[str, dict] = {
                          "paid_at": "2026-11-28T14:05:00+00:00", "service_restored": True},
     "withdrawal_confirmed": {"domain": "acme-test.fr", "withdrawn_at": "2026-12-02T09:00:00+00:00",
                              "refund_cents": 6186, "kept_domain_fees_cents": 1000},
+    "order_cancelled": {"domain": "acme-test.fr", "order_id": "ord_1", "reason": "initial_unavailability",
+                        "credit_note_number": "F-000043", "credit_cents": 7186},
 }
 
 
