@@ -39,6 +39,12 @@ class TransactionConflict(Exception):
         self.failed = failed
 
 
+class TransactionContention(Exception):
+    """DynamoDB cancelled the transaction because another one was writing the same items at that
+    moment (reason TransactionConflict). Nothing was decided: try again later, never read it as a
+    failed condition."""
+
+
 class _Tx:
     """A TransactWrite whose items carry labels, so a cancellation says which condition failed.
 
@@ -69,11 +75,14 @@ class _Tx:
         except TransactWriteError as exc:
             labels = self._delete_labels + self._put_labels + self._update_labels
             reasons = exc.cancellation_reasons or []
-            failed = {label for label, reason in zip(labels, reasons)
-                      if reason is not None and reason.code == "ConditionalCheckFailed"}
-            if not failed:
-                raise
-            raise TransactionConflict(failed) from None
+            codes = {label: reason.code for label, reason in zip(labels, reasons) if reason is not None}
+            failed = {label for label, code in codes.items() if code == "ConditionalCheckFailed"}
+            if failed:
+                raise TransactionConflict(failed) from None
+            if "TransactionConflict" in codes.values():
+                raise TransactionContention(sorted(k for k, v in codes.items() if v == "TransactionConflict")) \
+                    from None
+            raise
 
 
 @dataclass
@@ -183,12 +192,20 @@ class DynamoStore:
     def get_invoice(self, invoice_id: str) -> Optional[InvoiceModel]:
         return _get(InvoiceModel, invoice_id)
 
+    def get_together(self, *keys: tuple[Any, Optional[str]]) -> list[Any]:
+        """Several items by (model class, hash key) in one strongly consistent call (TransactGetItems);
+        None for a key that is None or an item that does not exist."""
+        wanted = [(model, key) for model, key in keys if key]
+        if not wanted:
+            return [None] * len(keys)
+        with TransactGet(connection=self._conn()) as batch:
+            futures = {(model, key): batch.get(model, key) for model, key in wanted}
+        return [_resolved(futures[(model, key)]) if key else None for model, key in keys]
+
     def get_invoice_and_contract(self, invoice_id: str, contract_id: str
                                  ) -> tuple[Optional[InvoiceModel], Optional[ContractModel]]:
-        """Both in one strongly consistent call (TransactGetItems)."""
-        with TransactGet(connection=self._conn()) as batch:
-            invoice, contract = batch.get(InvoiceModel, invoice_id), batch.get(ContractModel, contract_id)
-        return _resolved(invoice), _resolved(contract)
+        invoice, contract = self.get_together((InvoiceModel, invoice_id), (ContractModel, contract_id))
+        return invoice, contract
 
     def get_payment(self, event_id: str) -> Optional[PaymentModel]:
         return _get(PaymentModel, event_id)

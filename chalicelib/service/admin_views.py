@@ -23,7 +23,8 @@ def contract_view(contract_id: str, services: Services) -> Optional[dict[str, An
     contract = store.get_contract(contract_id)
     if contract is None:
         return None
-    command = store.get_command(contract.command_id) if contract.command_id else None
+    from ..adapters.models import InvoiceModel, NodeCommandModel
+    command, invoice = store.get_together((NodeCommandModel, contract.command_id), (InvoiceModel, contract.invoice_id))
     return {
         "contract_id": contract.contract_id, "status": contract.status, "customer_id": contract.customer_id,
         "order_id": contract.order_id, "plan": contract.plan, "options": list(contract.options),
@@ -32,7 +33,7 @@ def contract_view(contract_id: str, services: Services) -> Optional[dict[str, An
         "provisioning": None if command is None else {
             "command_id": command.command_id, "status": command.status, "attempts": int(command.attempts),
             "last_error": command.last_error, "issued_at": command.issued_at, "completed_at": command.completed_at},
-        "invoice": invoice_view(store.get_invoice(contract.invoice_id)),
+        "invoice": invoice_view(invoice),
         "evidence": store.evidence_for(contract.customer_id, contract_id=contract_id),
     }
 

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, Optional
 
-from ..adapters.dynamo_store import TransactionConflict, new_id
+from ..adapters.dynamo_store import TransactionConflict, TransactionContention, new_id
 from ..adapters.models import ContractModel, CustomerModel, DomainModel, InvoiceModel, OrderModel
 from ..bootstrap import Services
 from ..domain.billing import invoice_number, next_sequence_value
@@ -19,12 +19,20 @@ from ..domain.orders import OrderInput, VerifiedOrder, verify_order
 from .notices import new_notice, queue_notice
 from .order_expiry import order_expiry_timer
 
-SEQUENCE_ATTEMPTS = 8
+SEQUENCE_ATTEMPTS = 25
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("7b0f1f1e-52c1-4f3e-9a51-2f4b0c7f7a10")
 
 
 class SequenceBusyError(DomainError):
     code = "invoice_sequence_busy"
+
+
+def backoff(attempt: int) -> None:
+    """R22: the invoice sequence is one counter; writers that lost the race wait a little, with
+    jitter, so they do not collide again in lockstep."""
+    import random
+    import time
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** attempt)))
 
 
 def order_view(order: OrderModel, invoice: InvoiceModel) -> dict[str, Any]:
@@ -54,7 +62,9 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
                 if idempotency_key else new_id("ord"))
     ids = {"order_id": order_id, "customer_id": new_id("cus"), "contract_id": new_id("ctr"),
            "invoice_id": new_id("inv")}
-    for _ in range(SEQUENCE_ATTEMPTS):
+    for attempt in range(SEQUENCE_ATTEMPTS):
+        if attempt:
+            backoff(attempt)
         last = services.store.last_invoice_sequence()
         sequence = next_sequence_value(last)
         rows = _rows(verified, ids, sequence, fingerprint, now, s.invoice_number_prefix)
@@ -66,6 +76,8 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
                                         notices=[notice])
             queue_notice(notice, services)
             return order_view(rows["order"], rows["invoice"]), True
+        except TransactionContention:
+            continue  # another write held the sequence at that instant
         except TransactionConflict as conflict:
             if "order" in conflict.failed and idempotency_key:
                 return _replay(services, order_id, fingerprint), False

@@ -31,8 +31,11 @@ def _command_body(command: NodeCommandModel) -> str:
 
 def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
     """R30: the node confirmed; the contract becomes active (once)."""
-    command = services.store.get_command(msg.command_id)
-    if command is None or command.status == "succeeded":
+    from ..adapters.models import ContractModel
+    command, contract = services.store.get_together((NodeCommandModel, msg.command_id),
+                                                    (ContractModel, msg.contract_id))
+    if command is None or command.status == "succeeded" or contract is None \
+            or contract.contract_id != command.contract_id:
         return "ignored"
     now = services.clock.now()
     before = ContractState.PROVISIONING_FAILED.value if command.status == "failed" else ContractState.PROVISIONING.value
@@ -46,7 +49,6 @@ def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
                      contract_id=command.contract_id, node_id=msg.node_id),
     ]
     from .lifecycle import activation_timers
-    contract = services.store.get_contract(command.contract_id)
     try:
         services.store.complete_command(
             command=command, contract_state=ContractState.ACTIVE.value,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Optional
 
-from ..adapters.dynamo_store import Effect, TransactionConflict, new_id
+from ..adapters.dynamo_store import Effect, TransactionConflict, TransactionContention, new_id
 from ..adapters.models import ContractModel, DomainModel, InvoiceModel, OrderModel, TimerModel
 from ..bootstrap import Services
 from ..domain.billing import draft_invoice, invoice_number, next_sequence_value, yearly_lines
@@ -19,7 +19,7 @@ from ..domain.contracts import ContractEvent, ContractState
 from ..domain.errors import NotFoundError, RuleViolationError
 from ..domain.evidence import state_change
 from .lifecycle import set_status
-from .orders import SEQUENCE_ATTEMPTS, SequenceBusyError, invoice_notice, order_view
+from .orders import SEQUENCE_ATTEMPTS, SequenceBusyError, backoff, invoice_notice, order_view
 from .notices import queue_notice
 from .order_expiry import order_expiry_timer
 
@@ -70,7 +70,9 @@ def accept_renewal(contract_id: str, services: Services, *, terms_version: str, 
         mailboxes=contract.mailboxes, mysql_databases=contract.mysql_databases, php=plan.php,
         starts_on=starts_on.isoformat(), ends_on=add_months(starts_on, 12).isoformat(), node_id=contract.node_id,
         renews_contract_id=contract_id, space_id=contract.space_id or contract_id, created_at=at, updated_at=at)
-    for _ in range(SEQUENCE_ATTEMPTS):
+    for attempt in range(SEQUENCE_ATTEMPTS):
+        if attempt:
+            backoff(attempt)
         last = store.last_invoice_sequence()
         sequence = next_sequence_value(last)
         invoice = InvoiceModel(
@@ -110,6 +112,8 @@ def accept_renewal(contract_id: str, services: Services, *, terms_version: str, 
                          **common)]
         try:
             store.apply(effect)
+        except TransactionContention:
+            continue
         except TransactionConflict as conflict:
             if "contract" in conflict.failed:
                 return accept_renewal(contract_id, services, terms_version=terms_version, client_ip=client_ip,
