@@ -29,7 +29,7 @@ test-e2e: $(STAMP)
 package: $(STAMP)  ## the AWS SAM/CloudFormation template (chalice package + infra/ merge), linted
 	$(PY) -m infra.package
 
-bench: $(STAMP)  ## benchmarks P1-P4 (figures printed and written to bench/RESULTS.md; not part of make test)
+bench: $(STAMP)  ## benchmarks P1-P7 (figures printed and written to bench/RESULTS.md; not part of make test)
 	$(PY) -m bench
 
 clean:

@@ -1,7 +1,9 @@
-"""python -m bench (make bench): run P1-P4, print their figures, write them to bench/RESULTS.md.
+"""python -m bench (make bench): run P1-P7, print their figures, write them to bench/RESULTS.md.
 
 Each benchmark runs in its own interpreter (settings are read once per process, and P2's moto
 mock must not meet P3's real endpoints). P4 prices the figures P1-P3 just wrote to bench/.cache.
+P5-P7 (sweep scaling, invoice numbering under concurrency, payment replay) run on DynamoDB Local
+and a moto server, as P3 does.
 Benchmarks report figures; none of them fails on a missed target. The exit status is non-zero
 only when a benchmark could not run.
 """
@@ -23,8 +25,12 @@ BENCHMARKS = [
     ("P2 round trips", "bench.p2_round_trips", []),
     ("P3 capacity", "bench.p3_capacity", []),
     ("P4 cost", "bench.p4_cost", ["--reuse"]),
+    ("P5 sweep scaling", "bench.p5_sweep_scaling", []),
+    ("P6 invoice concurrency", "bench.p6_invoice_concurrency", []),
+    ("P7 payment replay", "bench.p7_payment_replay", []),
 ]
 TIMEOUT_SECONDS = 300
+TIMEOUTS = {"bench.p7_payment_replay": 480}  # 1,000 orders, 3,000 payment deliveries, 12,000 more deliveries
 
 
 def git_revision() -> str:
@@ -40,7 +46,8 @@ def git_revision() -> str:
 
 def run(module: str, args: list[str]) -> tuple[int, str, float]:
     """Run one benchmark in its own process group, echoing its output; on timeout, SIGTERM the group
-    (P3 then stops its servers by PID), SIGKILL it after a grace period."""
+    (P3 and P5-P7 then stop their servers by PID), SIGKILL it after a grace period."""
+    timeout = TIMEOUTS.get(module, TIMEOUT_SECONDS)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -56,7 +63,7 @@ def run(module: str, args: list[str]) -> tuple[int, str, float]:
     reader = threading.Thread(target=echo, daemon=True)
     reader.start()
     try:
-        code = proc.wait(timeout=TIMEOUT_SECONDS)
+        code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -64,7 +71,7 @@ def run(module: str, args: list[str]) -> tuple[int, str, float]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-        lines.append(f"\n(stopped after {TIMEOUT_SECONDS} s)\n")
+        lines.append(f"\n(stopped after {timeout} s)\n")
         code = proc.returncode or 124
     except BaseException:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -75,7 +82,7 @@ def run(module: str, args: list[str]) -> tuple[int, str, float]:
 
 
 def main() -> int:
-    for name in ("p1", "p2", "p3", "p4"):
+    for name in ("p1", "p2", "p3", "p4", "p5", "p6", "p7"):
         (CACHE / f"{name}.json").unlink(missing_ok=True)  # P4 must price this run's figures only
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()

@@ -80,54 +80,59 @@ class Call:
 
 
 class CallRecorder:
-    """Counts every botocore API call by service and operation.
+    """Counts every botocore API call by service and operation, with botocore event hooks.
 
-    The hook is `botocore.client.BaseClient._make_api_call`, which every client goes through:
-    boto3's and the ones PynamoDB makes from its own botocore session (pynamodb.connection.base
-    calls `self.client._make_api_call`). Moto's in-process mock sits below it (before-send), so
-    calls are counted the same on moto, DynamoDB Local or AWS. For DynamoDB data operations the
-    recorder asks for ReturnConsumedCapacity=TOTAL when the caller did not (PynamoDB already does)."""
+    Every client created after `install()` (boto3's, and the ones PynamoDB makes from its own
+    botocore session) gets three handlers on its event emitter: `before-parameter-build.dynamodb`
+    asks for ReturnConsumedCapacity=TOTAL when the caller did not (PynamoDB already does),
+    `after-call` records a completed call with its consumed capacity, `after-call-error` one that
+    failed before an answer. Moto's in-process mock answers below these events (before-send), so
+    calls are counted the same on moto, DynamoDB Local or AWS. Build services after installing."""
 
     def __init__(self, ask_capacity: bool = True) -> None:
         self.ask_capacity = ask_capacity
         self._active: Optional[list[Call]] = None
         self._original: Any = None
 
+    def _ask_capacity(self, params: dict, model: Any, **_: Any) -> None:
+        if (self._active is not None and self.ask_capacity and model.name in DATA_OPS
+                and params.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES")):
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def _after_call(self, http_response: Any, parsed: dict, model: Any, **_: Any) -> None:
+        if self._active is None:
+            return
+        service = model.service_model.service_name
+        error = (parsed or {}).get("Error", {}).get("Code")
+        self._active.append(Call(service, model.name, error is None, error,
+                                 _capacity_list((parsed or {}).get("ConsumedCapacity"))))
+
+    def _after_error(self, exception: BaseException, model: Any, **_: Any) -> None:
+        if self._active is not None:
+            self._active.append(Call(model.service_model.service_name, model.name, False,
+                                     type(exception).__name__))
+
     def install(self) -> "CallRecorder":
-        from botocore.client import BaseClient
+        from botocore.session import Session
         if self._original is not None:
             return self
-        original = self._original = BaseClient._make_api_call
+        original = self._original = Session.create_client
         recorder = self
 
-        def _make_api_call(client: Any, operation_name: str, api_params: dict) -> Any:
-            calls = recorder._active
-            if calls is None:
-                return original(client, operation_name, api_params)
-            service = client.meta.service_model.service_name
-            if (service == "dynamodb" and operation_name in DATA_OPS and recorder.ask_capacity
-                    and api_params.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES")):
-                api_params = {**api_params, "ReturnConsumedCapacity": "TOTAL"}
-            from botocore.exceptions import ClientError
-            try:
-                response = original(client, operation_name, api_params)
-            except ClientError as exc:
-                calls.append(Call(service, operation_name, False, exc.response.get("Error", {}).get("Code"),
-                                  _capacity_list(exc.response.get("ConsumedCapacity"))))
-                raise
-            except Exception as exc:
-                calls.append(Call(service, operation_name, False, type(exc).__name__))
-                raise
-            calls.append(Call(service, operation_name, True, None, _capacity_list(response.get("ConsumedCapacity"))))
-            return response
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            client.meta.events.register("before-parameter-build.dynamodb", recorder._ask_capacity)
+            client.meta.events.register("after-call", recorder._after_call)
+            client.meta.events.register("after-call-error", recorder._after_error)
+            return client
 
-        BaseClient._make_api_call = _make_api_call
+        Session.create_client = create_client
         return self
 
     def uninstall(self) -> None:
         if self._original is not None:
-            from botocore.client import BaseClient
-            BaseClient._make_api_call = self._original
+            from botocore.session import Session
+            Session.create_client = self._original
             self._original = None
 
     @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
     python -m bench.p2_round_trips
 
-Every botocore call is counted at `BaseClient._make_api_call` (boto3's clients and PynamoDB's own
+Every botocore call is counted with botocore event hooks (after-call) on every client (boto3's and PynamoDB's own
 botocore session alike), by service and operation. The customer flow of bench/scenario.py runs
 twice: once with a fresh composition root before every step ("cold container": queue URLs not yet
 cached) and once more after a warm-up flow ("warm": same container as the previous call).
@@ -79,7 +79,7 @@ def report(figures: dict) -> str:
             details.append(f"    warm: " + ", ".join(f"{op} x{n}" for op, n in sorted(w["calls"].items())))
     lines = [
         "P2 round trips: DynamoDB and SQS calls per operation "
-        f"(moto mock_aws in-process, botocore BaseClient._make_api_call hook)",
+        f"(moto mock_aws in-process, botocore after-call event hooks on every client)",
         "reads = GetItem/Query/Scan/TransactGetItems/BatchGetItem; "
         "writes = PutItem/UpdateItem/DeleteItem/TransactWriteItems/BatchWriteItem (a transaction is one call)",
         "SQS column: calls in a cold container / in a warm one (a cold one first resolves the queue URL)",

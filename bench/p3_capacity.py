@@ -92,7 +92,9 @@ def inner(flows: int, isolated: bool) -> int:
         ddb.start()
         moto.start()
         apply_env(lambda_like_env(prefix, {"AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint,
-                                           "AWS_ENDPOINT_URL_SQS": moto.endpoint}))
+                                           "AWS_ENDPOINT_URL_SQS": moto.endpoint,
+                                           # ensure_all verifies the SES sender identity (R54)
+                                           "AWS_ENDPOINT_URL_SES": moto.endpoint}))
         from .common import CallRecorder, CountingSink, silence_logs_into
         recorder = CallRecorder().install()
         sink = CountingSink()
