@@ -138,36 +138,45 @@ def _invoice_and_contract(metadata, services: Services
     return (invoice, services.store.get_contract(invoice.contract_id)) if invoice else (None, None)
 
 
+def _invoice_paid(effect, event: StripeEvent, invoice: InvoiceModel, contract_id: str, now, *, outcome: str,
+                  order_status: str, extra: Optional[list] = None) -> None:
+    """R27: the event is recorded once (its id is the key) with the invoice it pays and its order's
+    move, in the caller's one write."""
+    from ..adapters.models import OrderModel
+    intent, at = event.payment_intent(), utc_iso(now)
+    effect.save("payment", PaymentModel(
+        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome=outcome,
+        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
+        provider_reference=intent.id, contract_id=contract_id, received_at=at),
+        PaymentModel.payment_event_id.does_not_exist())
+    effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
+                  [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+                   InvoiceModel.payment_event_id.set(event.id), *(extra or [])], InvoiceModel.status == "issued")
+    effect.update("order", OrderModel(order_id=invoice.order_id),
+                  [OrderModel.status.set(order_status), OrderModel.updated_at.set(at)],
+                  OrderModel.status == "awaiting_payment")
+
+
 def _initial_unavailability(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
                             correlation_id: Optional[str]) -> str:
     """R15: no node can take the space: the order is cancelled without indemnity, the sum paid
     becomes a credit note (refund on request), the customer and operators are told, at once."""
     from ..adapters.dynamo_store import Effect
-    from ..adapters.models import DomainModel, OrderModel
+    from ..adapters.models import DomainModel
     from ..adapters.notice_store import NOTICE_IS_NEW
     from ..domain.billing import next_sequence_value
     from .lifecycle import set_status
     from .order_expiry import credit_note
     store, now, intent = services.store, services.clock.now(), event.payment_intent()
-    at, actor = utc_iso(now), "payment_provider:stripe"
+    actor = "payment_provider:stripe"
     last = store.last_invoice_sequence()
     note = credit_note(invoice, next_sequence_value(last), services.settings.invoice_number_prefix, now,
                        reason="initial_unavailability")
     effect = Effect()
     store.claim_sequence(effect, last, int(note.sequence), now)
-    effect.save("payment", PaymentModel(
-        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="credited",
-        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
-        provider_reference=intent.id, contract_id=contract.contract_id, received_at=at),
-        PaymentModel.payment_event_id.does_not_exist())
+    _invoice_paid(effect, event, invoice, contract.contract_id, now, outcome="credited", order_status="cancelled",
+                  extra=[InvoiceModel.credited_by.set(note.invoice_id)])
     effect.save("credit_note", note, InvoiceModel.invoice_id.does_not_exist())
-    effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
-                  [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
-                   InvoiceModel.payment_event_id.set(event.id), InvoiceModel.credited_by.set(note.invoice_id)],
-                  InvoiceModel.status == "issued")
-    effect.update("order", OrderModel(order_id=invoice.order_id),
-                  [OrderModel.status.set("cancelled"), OrderModel.updated_at.set(at)],
-                  OrderModel.status == "awaiting_payment")
     set_status(effect, "contract", contract, [ContractEvent.ORDER_CANCELLED], now, "system",
                reason="initial_unavailability", order_id=invoice.order_id)
     effect.delete("domain", DomainModel(domain_name=contract.domain_name),
@@ -208,7 +217,6 @@ def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: Invo
                            correlation_id: Optional[str]) -> str:
     """R18 + R27: a renewal is paid once; it needs no placement and no provisioning (same space)."""
     from ..adapters.dynamo_store import Effect
-    from ..adapters.models import OrderModel
     from ..adapters.notice_store import NOTICE_IS_NEW
     from .renewal import renewal_payment_effect
     now, intent = services.clock.now(), event.payment_intent()
@@ -217,19 +225,9 @@ def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: Invo
         return _unapplied(event, services, invoice, "contract_not_payable",
                           f"renewal {renewal.contract_id} cannot start: contract {old.contract_id} is {old.status}; "
                           f"payment {intent.id} needs a refund")
-    at, actor = utc_iso(now), "payment_provider:stripe"
+    actor = "payment_provider:stripe"
     effect = Effect()
-    effect.save("payment", PaymentModel(
-        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="applied",
-        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
-        provider_reference=intent.id, contract_id=renewal.contract_id, received_at=at),
-        PaymentModel.payment_event_id.does_not_exist())
-    effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
-                  [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
-                   InvoiceModel.payment_event_id.set(event.id)], InvoiceModel.status == "issued")
-    effect.update("order", OrderModel(order_id=invoice.order_id),
-                  [OrderModel.status.set("paid"), OrderModel.updated_at.set(at)],
-                  OrderModel.status == "awaiting_payment")
+    _invoice_paid(effect, event, invoice, renewal.contract_id, now, outcome="applied", order_status="paid")
     common = dict(correlation_id=correlation_id, contract_id=renewal.contract_id, order_id=invoice.order_id)
     effect.evidence += [
         state_change(renewal.customer_id, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
