@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, Optional
 
-from .common import CACHE, ROOT, REGION, apply_env, lambda_like_env, median, table, write_figures
+from .common import CACHE, ROOT, REGION, median, table, write_figures
 
 PER_CUSTOMER_EXCLUDED_TABLES = {"nodes", "meta", "alerts"}  # not per customer (nodes, counters, operators)
 ITEM_STORAGE_OVERHEAD_BYTES = 100  # DynamoDB bills 100 bytes of overhead per stored item
@@ -74,27 +74,13 @@ def storage_per_customer(prefix: str) -> dict[str, Any]:
             "billed_bytes_per_customer": (data + items * ITEM_STORAGE_OVERHEAD_BYTES) / customers}
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through `finally`, which stops the servers by PID
-
-
 def inner(flows: int, isolated: bool) -> int:
-    import signal
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    from .ddb_local import dynamodb_local_server, moto_server
+    from .local_aws import local_aws
     from .scenario import Scenario, domain_for
     started = time.perf_counter()
-    logs = CACHE / "logs"
-    ddb, manager = dynamodb_local_server(logs), "devstack.backends.DynamoDBLocal"
-    moto = moto_server(logs)
+    manager = "devstack.backends.DynamoDBLocal"
     prefix = "soho-bench-p3"
-    try:
-        ddb.start()
-        moto.start()
-        apply_env(lambda_like_env(prefix, {"AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint,
-                                           "AWS_ENDPOINT_URL_SQS": moto.endpoint,
-                                           # ensure_all verifies the SES sender identity (R54)
-                                           "AWS_ENDPOINT_URL_SES": moto.endpoint}))
+    with local_aws(prefix, "logs"):  # DynamoDB Local + moto (SQS, SES), stopped by PID, SIGTERM included
         from .common import CallRecorder, CountingSink, silence_logs_into
         recorder = CallRecorder().install()
         sink = CountingSink()
@@ -106,9 +92,6 @@ def inner(flows: int, isolated: bool) -> int:
         warm = [scenario.flow(domain_for("p3", 2 + i), cold=False) for i in range(flows)]
         recorder.uninstall()
         storage = storage_per_customer(prefix)
-    finally:
-        moto.stop()
-        ddb.stop()
     operations: dict[str, Any] = {}
     for key, step in cold.steps.items():
         warm_steps = [f.steps[key] for f in warm if key in f.steps]
