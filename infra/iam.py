@@ -105,6 +105,11 @@ ACCESS: dict[str, dict[str, Any]] = {
         "indexes": {"node_commands": {"pending": ["Query"]}},
         "node_command_queues": ["SendMessage"],
     },
+    # R54 outbox sweep: notices stored but not sent come from the sparse `unsent` index.
+    "resend_unsent_notices": {
+        "indexes": {"notices": {"unsent": ["Query"]}},
+        "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
+    },
     # Timer sweep: due timers come from the sparse `due` index, one Query per day, never a scan;
     # each is claimed (lease) and sent to the timers queue.
     "sweep_due_timers": {

@@ -254,6 +254,15 @@ class CustomerNoticesIndex(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class UnsentNoticesIndex(GlobalSecondaryIndex):
+    """Sparse: a notice carries `unsent` until SES accepted it, so the resend sweep reads only those."""
+    class Meta:
+        index_name = "unsent"
+        projection = AllProjection()
+    unsent = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class RecipientNoticesIndex(GlobalSecondaryIndex):
     """R54: the notices sent to one address (GET /dev/mail reads it; never a scan)."""
     class Meta:
@@ -287,6 +296,8 @@ class NoticeModel(Model):
     failed_at = UnicodeAttribute(null=True)
     by_customer = CustomerNoticesIndex()
     by_recipient = RecipientNoticesIndex()
+    unsent = UnicodeAttribute(null=True)
+    unsent_notices = UnsentNoticesIndex()
 
 
 ALL_MODELS = (CustomerModel, OrderModel, ContractModel, InvoiceModel, DomainModel, PaymentModel,

@@ -71,7 +71,7 @@ def mark_sent(notice_id: str, *, at: datetime, message_id: str, subject: str, bo
     return _finish(notice_id, [NoticeModel.status.set("sent"), NoticeModel.sent_at.set(utc_iso(at)),
                                NoticeModel.ses_message_id.set(message_id), NoticeModel.subject.set(subject),
                                NoticeModel.body.set(body), NoticeModel.last_error.remove(),
-                               NoticeModel.failed_at.remove()])
+                               NoticeModel.failed_at.remove(), NoticeModel.unsent.remove()])
 
 
 def mark_failed(notice_id: str, *, at: datetime, error: str) -> bool:
@@ -87,3 +87,8 @@ def for_recipient(recipient: str, limit: int = 50) -> list[NoticeModel]:
 def for_customer(customer_id: str, limit: int = 200) -> list[NoticeModel]:
     """Oldest first, from the `customer` index."""
     return list(NoticeModel.by_customer.query(customer_id, limit=limit))
+
+
+def unsent_before(partition: str, cutoff: datetime) -> list[NoticeModel]:
+    """Notices created before `cutoff` that SES has not accepted yet (sparse `unsent` index)."""
+    return list(NoticeModel.unsent_notices.query(partition, NoticeModel.created_at < utc_iso(cutoff)))

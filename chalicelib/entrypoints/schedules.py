@@ -23,3 +23,10 @@ def sweep_due_timers(event):
     """Send every due timer to the timers queue: a Query per day of the `due` index, never a scan."""
     from ..service.timers import sweep
     return {"sent": sweep(services())}
+
+
+@bp.schedule("rate(5 minutes)")
+def resend_unsent_notices(event):
+    """R54: queue again notices stored but not sent (outbox sweep on a sparse index, never a scan)."""
+    from ..service.notices import resend_unsent
+    return {"queued": resend_unsent(services())}

@@ -94,6 +94,7 @@ def new_notice(*, notice_key: str, customer_id: str, to: str, template: str, con
         notice = NoticeModel(notice_id=notice_key, customer_id=customer_id, contract_id=contract_id,
                              correlation_id=correlation_id, recipient=to, template=template,
                              template_version=version, context=json_context(context), status="queued",
+                             unsent=UNSENT,
                              attempts=0, created_at=utc_iso(now))
         render_notice(notice)  # refuse now what could not be sent later
     except Exception as exc:
@@ -114,6 +115,20 @@ def stage_notice(writer: Any, notice: NoticeModel, label: str = "notice") -> Non
     `save(label, model, condition)`), on condition that its key is new. Call `queue_notice`
     once the transaction committed."""
     writer.save(label, notice, condition=NOTICE_IS_NEW)
+
+
+UNSENT = "notices"  # the one partition of the sparse `unsent` index
+
+
+def resend_unsent(services: Services, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """R54: queue again every notice not sent yet and older than `older_than`: a crash between
+    the write that stored it and its queue send (or a dead-lettered delivery) never loses a mail.
+    Delivery is idempotent (claim with a lease, `sent` is final), so a copy sends nothing twice."""
+    cutoff = services.clock.now() - older_than
+    rows = notice_store.unsent_before(UNSENT, cutoff)
+    for row in rows:
+        queue_notice(row, services)
+    return len(rows)
 
 
 def queue_notice(notice: NoticeModel, services: Services) -> str:

@@ -207,3 +207,27 @@ def test_R54_on_notice_sends_as_the_sender_identity_its_policy_names(client, ser
                                           if s["Sid"] != "SesSenderIdentity"]
     assert denied(iam_audit, narrower) == [
         f"on_notice: ses:SendEmail on arn:aws:ses:eu-west-3:123456789012:identity/{settings().sender_email}"]
+
+
+def test_R54_a_notice_whose_queue_send_was_lost_is_queued_again_by_the_sweep_and_sent_once(client, aws, services,
+                                                                                          clock):
+    import json as _json
+    from datetime import timedelta as _td
+
+    from chalicelib.adapters.models import NoticeModel
+    from chalicelib.service.notices import deliver_notice, new_notice
+    from devstack.runner import scheduled_event
+    from tests.integration.conftest import queue_messages as _drain
+    row = new_notice(notice_key="lost#1", customer_id="cus_1", to="lost@acme-test.fr", template="deletion_warning",
+                     context={"domain": "acme-test.fr", "deletion_on": "2027-12-27"}, now=clock.now(),
+                     contract_id="ctr_1")
+    row.save()  # stored by a committed transaction; the process died before queue_notice
+    tick = scheduled_event("resend_unsent_notices", clock.now(), "eu-west-3")
+    assert client.lambda_.invoke("resend_unsent_notices", tick).payload == {"queued": 0}  # too recent
+    clock.advance(_td(minutes=6))
+    assert client.lambda_.invoke("resend_unsent_notices", tick).payload == {"queued": 1}
+    [message] = _drain(aws["queues"]["notices"])
+    assert deliver_notice(_json.loads(message["Body"])["notice_id"], services) == "sent"
+    assert NoticeModel.get("lost#1").unsent is None  # left the index: the sweep never sends it again
+    clock.advance(_td(minutes=6))
+    assert client.lambda_.invoke("resend_unsent_notices", tick).payload == {"queued": 0}
