@@ -82,6 +82,12 @@ class ContractModel(Model):
     renews_contract_id = UnicodeAttribute(null=True)   # R18: the contract this one replaces
     renewal_contract_id = UnicodeAttribute(null=True)  # R18: the contract that replaces this one
     space_id = UnicodeAttribute(null=True)             # the contract id the node knows the space by
+    billing_period = UnicodeAttribute(default="yearly")  # R21: yearly or monthly, paid in advance
+    holds = JSONAttribute(null=True)                   # R23/R49/R03: {reason: "restricted"|"suspended"}
+    revision = NumberAttribute(default=0)              # optimistic lock for hold changes (read-modify-write)
+    first_used_at = UnicodeAttribute(null=True)        # R32: first login/upload/mailbox use reported by the node
+    first_use = JSONAttribute(null=True)               # R32: what the node saw (kind, node, at)
+    ended_reason = UnicodeAttribute(null=True)         # why it ended early: withdrawal (R13), default (R26)...
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -112,6 +118,15 @@ class InvoiceModel(Model):
     credits_invoice_id = UnicodeAttribute(null=True)  # on a credit note: the invoice it corrects (R22)
     credited_by = UnicodeAttribute(null=True)         # on an invoice: its credit note
     reason = UnicodeAttribute(null=True)
+    # What the invoice is for; decides what its payment does. None on the first invoice of an
+    # order or renewal (legacy); "period" (R21 monthly instalment), "option" (R33), "penalty" (R24),
+    # "termination" (R26).
+    purpose = UnicodeAttribute(null=True)
+    period_start = UnicodeAttribute(null=True)        # R21: the period the invoice pays for, in advance
+    period_end = UnicodeAttribute(null=True)
+    penalty_of = UnicodeAttribute(null=True)          # R24: on a penalty invoice, the late invoice
+    refunded_cents = NumberAttribute(default=0)       # refunds recorded against its payment
+    details = JSONAttribute(null=True)                # purpose-specific data (e.g. R33 options to add)
     created_at = UnicodeAttribute()
 
 

@@ -60,7 +60,23 @@ class DeleteSpaceData(_SpaceCommand):
     type: Literal["DeleteSpaceData"] = "DeleteSpaceData"
 
 
-NodeCommand = Annotated[Union[ProvisionSpace, RestrictSpace, SuspendSpace, UnsuspendSpace, DeleteSpaceData],
+class DeprovisionSpace(_SpaceCommand):
+    """R13: remove the space entirely (files, mailboxes, databases, FTP account) and free its quota;
+    the site answers 404."""
+    type: Literal["DeprovisionSpace"] = "DeprovisionSpace"
+    reason: str
+
+
+class ChangeSpace(_SpaceCommand):
+    """R33: the space's new limits after options were added (absolute values, so a replay is harmless)."""
+    type: Literal["ChangeSpace"] = "ChangeSpace"
+    quota_mb: int = Field(gt=0)
+    mailboxes: int = Field(ge=0)
+    mysql_databases: int = Field(ge=0)
+
+
+NodeCommand = Annotated[Union[ProvisionSpace, RestrictSpace, SuspendSpace, UnsuspendSpace, DeleteSpaceData,
+                              DeprovisionSpace, ChangeSpace],
                         Field(discriminator="type")]
 
 
@@ -76,7 +92,8 @@ class CommandApplied(_Message):
     """Any command other than ProvisionSpace was applied (the node's confirmation, R20 for deletions)."""
     type: Literal["CommandApplied"] = "CommandApplied"
     command_id: str
-    command_type: Literal["RestrictSpace", "SuspendSpace", "UnsuspendSpace", "DeleteSpaceData"]
+    command_type: Literal["RestrictSpace", "SuspendSpace", "UnsuspendSpace", "DeleteSpaceData",
+                          "DeprovisionSpace", "ChangeSpace"]
     contract_id: str
     domain: str
     completed_at: datetime
@@ -92,6 +109,16 @@ class CommandFailed(_Message):
     failed_at: datetime
 
 
+class SpaceFirstUsed(_Message):
+    """R32: the first use of a space (FTP login or upload, mailbox use), reported once per space.
+    It ends the consumer's withdrawal right (R13)."""
+    type: Literal["SpaceFirstUsed"] = "SpaceFirstUsed"
+    contract_id: str
+    domain: str
+    usage: Literal["ftp_login", "ftp_upload", "mailbox"]
+    used_at: datetime
+
+
 class NodeHeartbeat(_Message):
     type: Literal["NodeHeartbeat"] = "NodeHeartbeat"
     sent_at: datetime
@@ -99,7 +126,7 @@ class NodeHeartbeat(_Message):
     sites: int = Field(ge=0)
 
 
-NodeResult = Annotated[Union[SpaceProvisioned, CommandApplied, CommandFailed, NodeHeartbeat],
+NodeResult = Annotated[Union[SpaceProvisioned, CommandApplied, CommandFailed, NodeHeartbeat, SpaceFirstUsed],
                       Field(discriminator="type")]
 
 node_command_adapter: TypeAdapter = TypeAdapter(NodeCommand)

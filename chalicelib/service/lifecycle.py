@@ -14,12 +14,14 @@ from ..adapters.models import ContractModel, NodeCommandModel, TimerModel
 from ..bootstrap import Services
 from ..contracts.node_messages import node_command_adapter
 from ..domain.calendar import PARIS, utc_iso
-from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.contracts import (IN_FORCE, ContractEvent, ContractState, HoldLevel, HoldReason, apply_hold,
+                                next_state, states_accepting, strongest_hold)
 from ..domain.evidence import state_change
 from .timers import schedule, timer_handler, timer_row
 
 EXPIRY_NOTICE, CONTRACT_END = "expiry_notice", "contract_end"
 DELETION_WARNING, DATA_DELETION = "deletion_warning", "data_deletion"
+ENDED_WITH_DATA = (ContractState.EXPIRED.value, ContractState.TERMINATED.value)  # R20: data kept, deletion due
 NOTICE_HOUR = time(9, 0)  # notices leave at 09:00 Paris time
 
 
@@ -51,6 +53,40 @@ def set_status(effect: Effect, label: str, contract: ContractModel, events: list
     effect.update(label, ContractModel(contract_id=contract.contract_id),
                   [ContractModel.status.set(state.value), ContractModel.updated_at.set(utc_iso(now))],
                   ContractModel.status.is_in(*[s.value for s in states_accepting(events[0])]))
+    return state
+
+
+def set_hold(effect: Effect, label: str, contract: ContractModel, reason: HoldReason | str,
+             level: HoldLevel | str | None, services: Services, now: datetime, actor: str = "system",
+             **details: Any) -> ContractState:
+    """R23 (and R49/R03): set or lift (level None) one reason's hold on a contract in force, in the
+    effect's one write: holds, status, evidence and, when the strongest hold changes, the node
+    command that applies it (Restrict/Suspend/UnsuspendSpace). The write is conditioned on the
+    contract's revision, so two concurrent hold changes cannot overwrite each other; the loser's
+    transaction fails and its message is retried on fresh data."""
+    holds = dict(contract.holds or {})
+    state, new_holds, event = apply_hold(contract.status, holds, reason, level)
+    reason_value = HoldReason(reason).value
+    revision = int(contract.revision or 0)
+    condition = (ContractModel.revision == revision) if revision else (
+        ContractModel.revision.does_not_exist() | (ContractModel.revision == 0))
+    effect.update(label, ContractModel(contract_id=contract.contract_id),
+                  [ContractModel.status.set(state.value), ContractModel.holds.set(new_holds),
+                   ContractModel.revision.set(revision + 1), ContractModel.updated_at.set(utc_iso(now))],
+                  condition & ContractModel.status.is_in(*[st.value for st in IN_FORCE]))
+    effect.evidence.append(state_change(
+        contract.customer_id, now, actor, "contract", contract.contract_id, contract.status, state.value,
+        action=f"contract.hold.{'lifted' if level is None else 'set'}", reason=reason_value,
+        level=None if level is None else HoldLevel(level).value, holds=new_holds, contract_id=contract.contract_id,
+        **details))
+    if event is not None and contract.node_id:
+        strongest = strongest_hold(new_holds)
+        if strongest is None:
+            issue_node_command(effect, contract, services, "UnsuspendSpace", now, actor)
+        else:
+            command = "SuspendSpace" if strongest == HoldLevel.SUSPENDED else "RestrictSpace"
+            issue_node_command(effect, contract, services, command, now, actor,
+                               reason=next(r for r, lv in new_holds.items() if lv == strongest.value))
     return state
 
 
@@ -117,7 +153,7 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
     """R16 + R19: an unrenewed contract ends: suspended on its node (data kept), customer told,
     and the R20 retention timers (warning, then deletion) scheduled."""
     contract = services.store.get_contract(timer.target_id)
-    if contract is None or contract.status != ContractState.ACTIVE.value:
+    if contract is None or contract.status not in [st.value for st in IN_FORCE]:
         return None
     s, now, effect = services.settings, services.clock.now(), Effect()
     renewal = services.store.get_contract(contract.renewal_contract_id) if contract.renewal_contract_id else None
@@ -144,7 +180,7 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
 def on_deletion_warning(timer: TimerModel, services: Services) -> Optional[Effect]:
     """R20: the customer is warned before the data is deleted."""
     contract = services.store.get_contract(timer.target_id)
-    if contract is None or contract.status != ContractState.EXPIRED.value:
+    if contract is None or contract.status not in ENDED_WITH_DATA:
         return None
     effect, now = Effect(), services.clock.now()
     deletion = services.store.get_timer(f"{DATA_DELETION}#{contract.contract_id}")
@@ -160,7 +196,7 @@ def on_data_deletion_due(timer: TimerModel, services: Services) -> Optional[Effe
     """R20: after the retention period the node deletes every hosted data; the contract becomes
     `data_deleted` only when the node confirms (on_command_applied)."""
     contract = services.store.get_contract(timer.target_id)
-    if contract is None or contract.status != ContractState.EXPIRED.value:
+    if contract is None or contract.status not in ENDED_WITH_DATA:
         return None
     effect = Effect()
     issue_node_command(effect, contract, services, "DeleteSpaceData", services.clock.now())

@@ -1,9 +1,17 @@
-"""Use case: apply a payment provider event exactly once (R27, R10, R31, R30)."""
+"""Use case: apply a received payment exactly once (R27, R10, R31, R30, R21).
+
+A payment arrives from the card provider (a signed Stripe event) or from an operator who
+recorded a bank transfer; both become one `ReceivedPayment` and take the same path. What the
+payment does depends on its invoice: the first invoice of an order places and provisions the
+space, a renewal's schedules the new contract, and any other purpose (a monthly instalment, an
+option, a penalty...) is handled by the function registered for it with `@payment_handler`.
+"""
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
-from ..adapters.dynamo_store import TransactionConflict, new_alert, new_id
+from ..adapters.dynamo_store import Effect, TransactionConflict, new_alert, new_id
 from ..adapters.models import ContractModel, InvoiceModel, NodeCommandModel, PaymentModel
 from ..bootstrap import Services
 from ..contracts.node_messages import ProvisionSpace
@@ -21,40 +29,138 @@ SUCCEEDED = "payment_intent.succeeded"
 PLACEMENT_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class ReceivedPayment:
+    """One payment, whatever its channel. `payment_id` is the exactly-once key (R27): the Stripe
+    event id, or `transfer:<bank reference>` for a bank transfer recorded by an operator."""
+    payment_id: str
+    provider: str          # "stripe" | "bank_transfer"
+    event_type: str
+    reference: str         # the PaymentIntent id, or the bank's reference of the transfer
+    amount_cents: int
+    currency: str          # upper case
+    invoice_id: Optional[str]
+    contract_id: Optional[str]
+    actor: str             # who the evidence names: "payment_provider:stripe", "operator:<id>"
+
+    @classmethod
+    def from_stripe(cls, event: StripeEvent) -> "ReceivedPayment":
+        intent = event.payment_intent()
+        return cls(payment_id=event.id, provider="stripe", event_type=event.type, reference=intent.id,
+                   amount_cents=intent.amount, currency=intent.currency.upper(),
+                   invoice_id=intent.metadata.invoice_id, contract_id=intent.metadata.contract_id,
+                   actor="payment_provider:stripe")
+
+
+# purpose -> handler(effect, payment, invoice, contract, services, now, correlation_id): adds the
+# payment's consequences to the effect that already pays the invoice. Returns the receipt context
+# extras (or None).
+PaymentHandler = Callable[..., Optional[dict]]
+PAYMENT_HANDLERS: dict[str, PaymentHandler] = {}
+
+
+def payment_handler(purpose: str):
+    """Register what paying an invoice of this purpose does (see `_apply_purpose_payment`)."""
+    def register(func: PaymentHandler) -> PaymentHandler:
+        PAYMENT_HANDLERS[purpose] = func
+        return func
+    return register
+
+
+def _register_payment_handlers() -> None:
+    """Import the modules that register handlers with @payment_handler."""
+    import importlib
+    for module in ("billing_cycle", "options", "withdrawal"):
+        try:
+            importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{__package__}.{module}":
+                raise
+
+
 def apply_payment_event(event: StripeEvent, services: Services, correlation_id: Optional[str] = None) -> str:
-    """R27: the event id is written in the same transaction as its effect, so a redelivered or
-    concurrent copy changes nothing; a copy arriving after a crash resumes the dispatch."""
+    """R27: a Stripe event; only successful PaymentIntents pay invoices (refunds: see refunds.py)."""
+    if event.type == "charge.refunded":
+        from .refunds import apply_refund_event
+        return apply_refund_event(event, services, correlation_id)
     if event.type != SUCCEEDED:
         logger.info("payment event type not handled", event_type=event.type, event_id=event.id)
         return "ignored"
-    intent = event.payment_intent()
-    invoice, contract = _invoice_and_contract(intent.metadata, services)
+    return apply_payment(ReceivedPayment.from_stripe(event), services, correlation_id)
+
+
+def apply_payment(payment: ReceivedPayment, services: Services, correlation_id: Optional[str] = None) -> str:
+    """R27: the payment id is written in the same transaction as its effect, so a redelivered or
+    concurrent copy changes nothing; a copy arriving after a crash resumes the dispatch."""
+    invoice, contract = _invoice_and_contract(payment.invoice_id, payment.contract_id, services)
     if invoice is None:
-        return _unapplied(event, services, None, "unknown_invoice",
-                          f"payment {intent.id} names no known invoice ({intent.metadata.invoice_id!r}) "
-                          f"of contract {intent.metadata.contract_id!r}")
-    if invoice.payment_event_id == event.id:
-        return _resume_dispatch(event.id, contract, services, correlation_id)
-    if intent.amount != int(invoice.total_cents) or intent.currency.upper() != invoice.currency.upper():
-        return _unapplied(event, services, invoice, "amount_mismatch",
-                          f"payment {intent.id} of {intent.amount} {intent.currency.upper()} does not match invoice "
-                          f"{invoice.number} ({int(invoice.total_cents)} {invoice.currency})")
+        return _unapplied(payment, services, None, "unknown_invoice",
+                          f"payment {payment.reference} names no known invoice ({payment.invoice_id!r}) "
+                          f"of contract {payment.contract_id!r}")
+    if invoice.payment_event_id == payment.payment_id:
+        return _resume_dispatch(payment.payment_id, contract, services, correlation_id)
+    if payment.amount_cents != int(invoice.total_cents) or payment.currency != invoice.currency.upper():
+        return _unapplied(payment, services, invoice, "amount_mismatch",
+                          f"payment {payment.reference} of {payment.amount_cents} {payment.currency} does not match "
+                          f"invoice {invoice.number} ({int(invoice.total_cents)} {invoice.currency})")
     if invoice.status != "issued":
-        return _unapplied(event, services, invoice, "duplicate_payment",
-                          f"invoice {invoice.number} is already {invoice.status}; payment {intent.id} needs a refund")
+        return _unapplied(payment, services, invoice, "duplicate_payment",
+                          f"invoice {invoice.number} is already {invoice.status}; payment {payment.reference} "
+                          "needs a refund")
+    if invoice.purpose:
+        return _apply_purpose_payment(payment, services, invoice, contract, correlation_id)
     if contract.renews_contract_id:
-        return _apply_renewal_payment(event, services, invoice, contract, correlation_id)
+        return _apply_renewal_payment(payment, services, invoice, contract, correlation_id)
     for attempt in range(PLACEMENT_ATTEMPTS):
-        outcome = _try_first_payment(event, services, invoice, contract, correlation_id, fresh_nodes=attempt > 0)
+        outcome = _try_first_payment(payment, services, invoice, contract, correlation_id, fresh_nodes=attempt > 0)
         if outcome != "retry_placement":
             return outcome
     raise NoCapacityError("node capacity kept changing during placement; will retry")
 
 
-def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
+def _apply_purpose_payment(payment: ReceivedPayment, services: Services, invoice: InvoiceModel,
+                           contract: ContractModel, correlation_id: Optional[str]) -> str:
+    """R21/R33/R24/R26: an invoice other than an order's first one: the invoice is paid and the
+    handler registered for its purpose adds its consequences, in one write with the payment."""
+    from ..adapters.notice_store import NOTICE_IS_NEW
+    _register_payment_handlers()
+    handler = PAYMENT_HANDLERS.get(invoice.purpose)
+    if handler is None:
+        raise LookupError(f"no payment handler for invoice purpose {invoice.purpose!r}")
+    now = services.clock.now()
+    effect = Effect()
+    _invoice_paid(effect, payment, invoice, contract.contract_id, now, outcome="applied", order_status=None)
+    effect.evidence.append(state_change(
+        invoice.customer_id, now, payment.actor, "invoice", invoice.invoice_id, invoice.status, "paid",
+        payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, purpose=invoice.purpose,
+        correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id))
+    extra = handler(effect, payment, invoice, contract, services, now, correlation_id) or {}
+    receipt = new_notice(
+        notice_key=f"payment_received#{invoice.invoice_id}", customer_id=invoice.customer_id,
+        to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
+        contract_id=contract.contract_id,
+        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now, **extra})
+    effect.save("notice", receipt, NOTICE_IS_NEW)
+    try:
+        services.store.apply(effect)
+    except TransactionConflict as conflict:
+        if "payment" in conflict.failed:
+            return "duplicate"
+        if "invoice" in conflict.failed:
+            return _unapplied(payment, services, invoice, "duplicate_payment",
+                              f"invoice {invoice.number} was paid by another payment; {payment.reference} "
+                              "needs a refund")
+        raise  # the contract moved meanwhile (a hold, a timer): the message is retried on fresh data
+    for follow_up in effect.after_commit:
+        follow_up()
+    queue_notice(receipt, services)
+    logger.info("invoice paid", payment_id=payment.payment_id, invoice_id=invoice.invoice_id, purpose=invoice.purpose)
+    return "applied"
+
+
+def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: InvoiceModel, contract: ContractModel,
                        correlation_id: Optional[str], fresh_nodes: bool) -> str:
     s, now = services.settings, services.clock.now()
-    intent = event.payment_intent()
     nodes = {n.node_id: n for n in services.store.nodes_for_placement(s.node_pool, fresh=fresh_nodes)}
     quota = int(contract.storage_mb)
     try:
@@ -62,7 +168,7 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
     except NoCapacityError:
         if not fresh_nodes:  # the cache may predate an added node or freed space
             return "retry_placement"
-        return _initial_unavailability(event, services, invoice, contract, correlation_id)
+        return _initial_unavailability(payment, services, invoice, contract, correlation_id)
     node = nodes[chosen.node_id]
     command_id = new_id("cmd")
     command = ProvisionSpace(
@@ -74,17 +180,17 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
         command_id=command_id, node_id=node.node_id, queue_url=node.queue_url, contract_id=contract.contract_id,
         customer_id=contract.customer_id, type=command.type, payload=command.model_dump(mode="json"),
         status="pending", issued_at=utc_iso(now), pending_pool=s.node_pool, attempts=0)
-    payment = PaymentModel(
-        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome="applied",
-        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
-        provider_reference=intent.id, contract_id=contract.contract_id, command_id=command_id,
+    payment_row = PaymentModel(
+        payment_event_id=payment.payment_id, provider=payment.provider, event_type=payment.event_type, outcome="applied",
+        invoice_id=invoice.invoice_id, amount_cents=payment.amount_cents, currency=payment.currency,
+        provider_reference=payment.reference, contract_id=contract.contract_id, command_id=command_id,
         received_at=utc_iso(now))
     new_state = next_state(contract.status, ContractEvent.PAYMENT_RECEIVED)
-    cid, actor = contract.customer_id, "payment_provider:stripe"
+    cid, actor = contract.customer_id, payment.actor
     common = dict(correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id)
     evidence = [
         state_change(cid, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
-                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+                     payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, **common),
         state_change(cid, now, actor, "order", invoice.order_id, "awaiting_payment", "paid", **common),
         state_change(cid, now, "system", "contract", contract.contract_id, contract.status, new_state.value,
                      node_id=node.node_id, **common),
@@ -95,69 +201,70 @@ def _try_first_payment(event: StripeEvent, services: Services, invoice: InvoiceM
         notice_key=f"payment_received#{invoice.invoice_id}", customer_id=contract.customer_id,
         to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
         contract_id=contract.contract_id,
-        context={"invoice_number": invoice.number, "amount_cents": intent.amount, "paid_at": now})
+        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now})
     try:
         services.store.apply_first_payment(
-            payment=payment, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
+            payment=payment_row, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
             contract_id=contract.contract_id, node=node, quota_mb=quota, command=command_row, evidence=evidence,
             accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now,
             notices=[receipt])
     except TransactionConflict as conflict:
         if "payment" in conflict.failed:
-            return _resume_dispatch(event.id, services.store.get_contract(contract.contract_id), services,
+            return _resume_dispatch(payment.payment_id, services.store.get_contract(contract.contract_id), services,
                                     correlation_id)
         if "invoice" in conflict.failed:
-            return _unapplied(event, services, invoice, "duplicate_payment",
-                              f"invoice {invoice.number} was paid by another event; payment {intent.id} needs a refund")
+            return _unapplied(payment, services, invoice, "duplicate_payment",
+                              f"invoice {invoice.number} was paid by another event; payment {payment.reference} needs a refund")
         if "contract" in conflict.failed or "order" in conflict.failed:
-            return _unapplied(event, services, invoice, "contract_not_payable",
-                              f"contract {contract.contract_id} cannot take a first payment; payment {intent.id} "
+            return _unapplied(payment, services, invoice, "contract_not_payable",
+                              f"contract {contract.contract_id} cannot take a first payment; payment {payment.reference} "
                               "needs a refund or an operator decision")
         if "node" in conflict.failed:
             return "retry_placement"
         raise
-    logger.info("payment applied", event_id=event.id, invoice_id=invoice.invoice_id,
+    logger.info("payment applied", event_id=payment.payment_id, invoice_id=invoice.invoice_id,
                 contract_id=contract.contract_id, node_id=node.node_id)
     dispatch(command_row, services, correlation_id)
     queue_notice(receipt, services)
     return "applied"
 
 
-def _invoice_and_contract(metadata, services: Services
+def _invoice_and_contract(invoice_id: Optional[str], contract_id: Optional[str], services: Services
                           ) -> tuple[Optional[InvoiceModel], Optional[ContractModel]]:
     """The invoice named by the payment and its contract; (None, None) when they do not exist or
-    the metadata's contract is not the invoice's."""
-    if not metadata.invoice_id:
+    the payment's contract is not the invoice's."""
+    if not invoice_id:
         return None, None
-    if metadata.contract_id:
-        invoice, contract = services.store.get_invoice_and_contract(metadata.invoice_id, metadata.contract_id)
+    if contract_id:
+        invoice, contract = services.store.get_invoice_and_contract(invoice_id, contract_id)
         if invoice is None or contract is None or invoice.contract_id != contract.contract_id:
             return None, None
         return invoice, contract
-    invoice = services.store.get_invoice(metadata.invoice_id)
+    invoice = services.store.get_invoice(invoice_id)
     return (invoice, services.store.get_contract(invoice.contract_id)) if invoice else (None, None)
 
 
-def _invoice_paid(effect, event: StripeEvent, invoice: InvoiceModel, contract_id: str, now, *, outcome: str,
-                  order_status: str, extra: Optional[list] = None) -> None:
+def _invoice_paid(effect, payment: "ReceivedPayment", invoice: InvoiceModel, contract_id: str, now, *, outcome: str,
+                  order_status: Optional[str], extra: Optional[list] = None) -> None:
     """R27: the event is recorded once (its id is the key) with the invoice it pays and its order's
     move, in the caller's one write."""
     from ..adapters.models import OrderModel
-    intent, at = event.payment_intent(), utc_iso(now)
+    at = utc_iso(now)
     effect.save("payment", PaymentModel(
-        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome=outcome,
-        invoice_id=invoice.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
-        provider_reference=intent.id, contract_id=contract_id, received_at=at),
+        payment_event_id=payment.payment_id, provider=payment.provider, event_type=payment.event_type, outcome=outcome,
+        invoice_id=invoice.invoice_id, amount_cents=payment.amount_cents, currency=payment.currency,
+        provider_reference=payment.reference, contract_id=contract_id, received_at=at),
         PaymentModel.payment_event_id.does_not_exist())
     effect.update("invoice", InvoiceModel(invoice_id=invoice.invoice_id),
                   [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
-                   InvoiceModel.payment_event_id.set(event.id), *(extra or [])], InvoiceModel.status == "issued")
-    effect.update("order", OrderModel(order_id=invoice.order_id),
-                  [OrderModel.status.set(order_status), OrderModel.updated_at.set(at)],
-                  OrderModel.status == "awaiting_payment")
+                   InvoiceModel.payment_event_id.set(payment.payment_id), *(extra or [])], InvoiceModel.status == "issued")
+    if order_status is not None:  # an order's first invoice moves the order; later invoices do not
+        effect.update("order", OrderModel(order_id=invoice.order_id),
+                      [OrderModel.status.set(order_status), OrderModel.updated_at.set(at)],
+                      OrderModel.status == "awaiting_payment")
 
 
-def _initial_unavailability(event: StripeEvent, services: Services, invoice: InvoiceModel, contract: ContractModel,
+def _initial_unavailability(payment: "ReceivedPayment", services: Services, invoice: InvoiceModel, contract: ContractModel,
                             correlation_id: Optional[str]) -> str:
     """R15: no node can take the space: the order is cancelled without indemnity, the sum paid
     becomes a credit note (refund on request), the customer and operators are told, at once."""
@@ -167,14 +274,14 @@ def _initial_unavailability(event: StripeEvent, services: Services, invoice: Inv
     from ..domain.billing import next_sequence_value
     from .lifecycle import set_status
     from .order_expiry import credit_note
-    store, now, intent = services.store, services.clock.now(), event.payment_intent()
-    actor = "payment_provider:stripe"
+    store, now = services.store, services.clock.now()
+    actor = payment.actor
     last = store.last_invoice_sequence()
     note = credit_note(invoice, next_sequence_value(last), services.settings.invoice_number_prefix, now,
                        reason="initial_unavailability")
     effect = Effect()
     store.claim_sequence(effect, last, int(note.sequence), now)
-    _invoice_paid(effect, event, invoice, contract.contract_id, now, outcome="credited", order_status="cancelled",
+    _invoice_paid(effect, payment, invoice, contract.contract_id, now, outcome="credited", order_status="cancelled",
                   extra=[InvoiceModel.credited_by.set(note.invoice_id)])
     effect.save("credit_note", note, InvoiceModel.invoice_id.does_not_exist())
     set_status(effect, "contract", contract, [ContractEvent.ORDER_CANCELLED], now, "system",
@@ -187,7 +294,7 @@ def _initial_unavailability(event: StripeEvent, services: Services, invoice: Inv
     common = dict(correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id)
     effect.evidence += [
         state_change(contract.customer_id, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
-                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+                     payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, **common),
         state_change(contract.customer_id, now, "system", "order", invoice.order_id, "awaiting_payment",
                      "cancelled", reason="initial_unavailability", **common),
         state_change(contract.customer_id, now, "system", "credit_note", note.invoice_id, None, "issued",
@@ -206,39 +313,39 @@ def _initial_unavailability(event: StripeEvent, services: Services, invoice: Inv
             return "duplicate"
         if "sequence" in conflict.failed:
             raise  # another number was taken meanwhile: the queue retries this event
-        return _unapplied(event, services, invoice, "contract_not_payable",
-                          f"contract {contract.contract_id} changed meanwhile; payment {intent.id} needs a decision")
+        return _unapplied(payment, services, invoice, "contract_not_payable",
+                          f"contract {contract.contract_id} changed meanwhile; payment {payment.reference} needs a decision")
     queue_notice(notice, services)
     logger.warning("initial unavailability: order cancelled", order_id=invoice.order_id, credit_note=note.number)
     return "credited"
 
 
-def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: InvoiceModel, renewal: ContractModel,
+def _apply_renewal_payment(payment: "ReceivedPayment", services: Services, invoice: InvoiceModel, renewal: ContractModel,
                            correlation_id: Optional[str]) -> str:
     """R18 + R27: a renewal is paid once; it needs no placement and no provisioning (same space)."""
     from ..adapters.dynamo_store import Effect
     from ..adapters.notice_store import NOTICE_IS_NEW
     from .renewal import renewal_payment_effect
-    now, intent = services.clock.now(), event.payment_intent()
+    now = services.clock.now()
     old = services.store.get_contract(renewal.renews_contract_id)
     if old.status not in (ContractState.ACTIVE.value, ContractState.EXPIRED.value):
-        return _unapplied(event, services, invoice, "contract_not_payable",
+        return _unapplied(payment, services, invoice, "contract_not_payable",
                           f"renewal {renewal.contract_id} cannot start: contract {old.contract_id} is {old.status}; "
-                          f"payment {intent.id} needs a refund")
-    actor = "payment_provider:stripe"
+                          f"payment {payment.reference} needs a refund")
+    actor = payment.actor
     effect = Effect()
-    _invoice_paid(effect, event, invoice, renewal.contract_id, now, outcome="applied", order_status="paid")
+    _invoice_paid(effect, payment, invoice, renewal.contract_id, now, outcome="applied", order_status="paid")
     common = dict(correlation_id=correlation_id, contract_id=renewal.contract_id, order_id=invoice.order_id)
     effect.evidence += [
         state_change(renewal.customer_id, now, actor, "invoice", invoice.invoice_id, invoice.status, "paid",
-                     payment_event_id=event.id, amount_cents=intent.amount, **common),
+                     payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, **common),
         state_change(renewal.customer_id, now, actor, "order", invoice.order_id, "awaiting_payment", "paid", **common)]
     renewal_payment_effect(effect, renewal, old, services, now)
     receipt = new_notice(
         notice_key=f"payment_received#{invoice.invoice_id}", customer_id=renewal.customer_id,
         to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
         contract_id=renewal.contract_id,
-        context={"invoice_number": invoice.number, "amount_cents": intent.amount, "paid_at": now,
+        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now,
                  "service_restored": old.status == ContractState.EXPIRED.value})
     effect.save("notice", receipt, NOTICE_IS_NEW)
     try:
@@ -247,14 +354,14 @@ def _apply_renewal_payment(event: StripeEvent, services: Services, invoice: Invo
         if "payment" in conflict.failed:
             return "duplicate"
         if "invoice" in conflict.failed:
-            return _unapplied(event, services, invoice, "duplicate_payment",
-                              f"invoice {invoice.number} was paid by another event; payment {intent.id} needs a refund")
-        return _unapplied(event, services, invoice, "contract_not_payable",
-                          f"renewal {renewal.contract_id} changed meanwhile; payment {intent.id} needs a decision")
+            return _unapplied(payment, services, invoice, "duplicate_payment",
+                              f"invoice {invoice.number} was paid by another event; payment {payment.reference} needs a refund")
+        return _unapplied(payment, services, invoice, "contract_not_payable",
+                          f"renewal {renewal.contract_id} changed meanwhile; payment {payment.reference} needs a decision")
     for follow_up in effect.after_commit:
         follow_up()
     queue_notice(receipt, services)
-    logger.info("renewal paid", event_id=event.id, contract_id=renewal.contract_id)
+    logger.info("renewal paid", event_id=payment.payment_id, contract_id=renewal.contract_id)
     return "applied"
 
 
@@ -267,22 +374,21 @@ def _resume_dispatch(event_id: str, contract: ContractModel, services: Services,
     return "duplicate"
 
 
-def _unapplied(event: StripeEvent, services: Services, invoice: Optional[InvoiceModel], outcome: str,
+def _unapplied(payment: "ReceivedPayment", services: Services, invoice: Optional[InvoiceModel], outcome: str,
                message: str) -> str:
     """R27: a payment that activates nothing is still recorded, flagged and alerted, once."""
     now = services.clock.now()
-    intent = event.payment_intent()
-    payment = PaymentModel(
-        payment_event_id=event.id, provider="stripe", event_type=event.type, outcome=outcome,
-        invoice_id=intent.metadata.invoice_id, amount_cents=intent.amount, currency=intent.currency.upper(),
-        provider_reference=intent.id, contract_id=invoice.contract_id if invoice else None, received_at=utc_iso(now))
-    alert = new_alert(f"payment_{outcome}", message, now, payment_event_id=event.id,
-                      invoice_id=intent.metadata.invoice_id)
+    payment_row = PaymentModel(
+        payment_event_id=payment.payment_id, provider=payment.provider, event_type=payment.event_type, outcome=outcome,
+        invoice_id=payment.invoice_id, amount_cents=payment.amount_cents, currency=payment.currency,
+        provider_reference=payment.reference, contract_id=invoice.contract_id if invoice else None, received_at=utc_iso(now))
+    alert = new_alert(f"payment_{outcome}", message, now, payment_event_id=payment.payment_id,
+                      invoice_id=payment.invoice_id)
     evidence = [] if invoice is None else [
-        state_change(invoice.customer_id, now, "payment_provider:stripe", "payment", event.id, None, outcome,
-                     action=f"payment.{outcome}", amount_cents=intent.amount, invoice_id=invoice.invoice_id,
+        state_change(invoice.customer_id, now, payment.actor, "payment", payment.payment_id, None, outcome,
+                     action=f"payment.{outcome}", amount_cents=payment.amount_cents, invoice_id=invoice.invoice_id,
                      contract_id=invoice.contract_id, order_id=invoice.order_id)]
-    if not services.store.record_unapplied_payment(payment, alert, evidence):
+    if not services.store.record_unapplied_payment(payment_row, alert, evidence):
         return "duplicate"
-    logger.warning("payment not applied", event_id=event.id, outcome=outcome)
+    logger.warning("payment not applied", event_id=payment.payment_id, outcome=outcome)
     return outcome

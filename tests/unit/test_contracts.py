@@ -25,6 +25,24 @@ EXPECTED = {
     (S.ACTIVE, E.REPLACED_BY_RENEWAL): S.RENEWED,                       # R18 no gap
     (S.EXPIRED, E.REPLACED_BY_RENEWAL): S.RENEWED,                      # R18 paid late, data still there
     (S.SCHEDULED, E.ORDER_CANCELLED): S.CANCELLED,
+    # R23 holds: the status shows the strongest open hold.
+    (S.ACTIVE, E.RESTRICTED): S.RESTRICTED,
+    (S.SUSPENDED, E.RESTRICTED): S.RESTRICTED,
+    (S.ACTIVE, E.SUSPENDED): S.SUSPENDED,
+    (S.RESTRICTED, E.SUSPENDED): S.SUSPENDED,
+    (S.RESTRICTED, E.HOLDS_LIFTED): S.ACTIVE,
+    (S.SUSPENDED, E.HOLDS_LIFTED): S.ACTIVE,
+    (S.RESTRICTED, E.CONTRACT_ENDED): S.EXPIRED,                        # R19 ends even under a hold
+    (S.SUSPENDED, E.CONTRACT_ENDED): S.EXPIRED,
+    (S.SUSPENDED, E.TERMINATED_FOR_DEFAULT): S.TERMINATED,              # R26 persistent default
+    (S.TERMINATED, E.DATA_DELETED): S.DATA_DELETED,                     # R20 after termination too
+    (S.AWAITING_PAYMENT, E.WITHDRAWN): S.WITHDRAWN,                     # R13 withdrawal
+    (S.PROVISIONING, E.WITHDRAWN): S.WITHDRAWN,
+    (S.PROVISIONING_FAILED, E.WITHDRAWN): S.WITHDRAWN,
+    (S.ACTIVE, E.WITHDRAWN): S.WITHDRAWN,
+    (S.AWAITING_PAYMENT, E.FOUND_IRREGULAR): S.VOID,                    # R11 irregular -> void
+    (S.VOID, E.REGULARISED): S.AWAITING_PAYMENT,                        # R11 regularised
+    (S.VOID, E.ORDER_CANCELLED): S.CANCELLED,
 }
 ALL_PAIRS = list(product(S, E))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
@@ -79,8 +97,11 @@ def test_R20_cancelled_and_deleted_contracts_take_no_lifecycle_event(terminal):
 
 
 def test_R16_R19_an_active_contract_only_ends_it_is_never_renewed_tacitly():
-    assert [event for event in E if (S.ACTIVE, event) in EXPECTED] == [E.CONTRACT_ENDED, E.REPLACED_BY_RENEWAL]
+    assert {event for event in E if (S.ACTIVE, event) in EXPECTED} == {
+        E.CONTRACT_ENDED, E.REPLACED_BY_RENEWAL, E.RESTRICTED, E.SUSPENDED, E.WITHDRAWN}
     assert next_state(S.ACTIVE, E.CONTRACT_ENDED) is S.EXPIRED
+    # R16: nothing moves an active contract into a new term by itself.
+    assert all(EXPECTED[(S.ACTIVE, event)] not in (S.ACTIVE, S.SCHEDULED) for event in E if (S.ACTIVE, event) in EXPECTED)
 
 
 def test_R30_R18_a_contract_becomes_active_only_on_the_nodes_confirmation_or_as_a_paid_renewal():
@@ -88,7 +109,8 @@ def test_R30_R18_a_contract_becomes_active_only_on_the_nodes_confirmation_or_as_
     without re-provisioning, and only once paid (R18)."""
     for state, event in EXPECTED:
         if EXPECTED[(state, event)] is S.ACTIVE:
-            assert (event is E.SPACE_PROVISIONED) or (state, event) == (S.SCHEDULED, E.RENEWAL_STARTED)
+            assert (event is E.SPACE_PROVISIONED) or (state, event) == (S.SCHEDULED, E.RENEWAL_STARTED) or (
+                event is E.HOLDS_LIFTED and state in (S.RESTRICTED, S.SUSPENDED))  # R23: the space already exists
 
 
 def test_R10_an_unpaid_contract_is_never_provisioned_or_active():
@@ -100,7 +122,7 @@ def test_R10_an_unpaid_contract_is_never_provisioned_or_active():
 
 @pytest.mark.parametrize("event, states", [
     (E.PAYMENT_RECEIVED, {S.AWAITING_PAYMENT}),
-    (E.ORDER_CANCELLED, {S.AWAITING_PAYMENT, S.SCHEDULED}),
+    (E.ORDER_CANCELLED, {S.AWAITING_PAYMENT, S.SCHEDULED, S.VOID}),  # R14: a void order also expires
     (E.SPACE_PROVISIONED, {S.PROVISIONING, S.PROVISIONING_FAILED}),
     (E.PROVISIONING_FAILED, {S.PROVISIONING}),
     (E.PROVISIONING_RETRIED, {S.PROVISIONING_FAILED}),
