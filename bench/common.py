@@ -49,6 +49,7 @@ def lambda_like_env(prefix: str, endpoints: Optional[dict[str, str]] = None,
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION, "SOHO_RESOURCE_PREFIX": prefix, "SOHO_LOCAL_MODE": "0",
         "PAYMENT_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPERATOR_API_KEY": OPERATOR_KEY,
+        "SOHO_FTP_PASSWORD_SECRET": "bench-ftp-password-secret",
         "PYTHONDONTWRITEBYTECODE": env.get("PYTHONDONTWRITEBYTECODE", ""),
     })
     env.pop("AWS_PROFILE", None)

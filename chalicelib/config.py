@@ -24,6 +24,8 @@ class Settings:
     local_mode: bool = True
     payment_webhook_secret: str = "whsec_local_dev_secret"
     operator_api_key: str = "op_local_dev_key"
+    ftp_password_secret: str = "ftp_local_dev_secret"  # R28: FTP passwords are derived from it, never stored
+    ftp_host: str = "ftp.{domain}"  # R28: the FTP server named in the space-ready notice ({domain} replaced)
     stripe_tolerance_seconds: int = 300
     vat_rate: Decimal = Decimal("0.20")
     # R24: the invoice prints three times the French legal interest rate.
@@ -36,6 +38,18 @@ class Settings:
     expiry_notice_days: int = 60      # R17: sent this many days before the end; must be > 45
     data_retention_days: int = 30     # R20: hosted data kept this long after the end
     deletion_warning_days: int = 7    # R20: warning email this many days before the deletion
+    monthly_invoice_lead_days: int = 10  # R21: a monthly instalment is issued this many days before its month
+    overdue_suspend_days: int = 7     # R23: restricted on the due date (D+0), suspended at D+7
+    default_termination_days: int = 30  # R26: default persisting this many days after the suspension
+    termination_fee_cents: int = 5000   # R26: termination fees, excluding VAT
+    # R13 (1.14): the seller as the pre-contract information names it. Empty fields are not printed;
+    # a real stage sets every one (SOHO_SELLER_*).
+    seller_legal_name: str = "SOHO Hébergement"
+    seller_address: str = "18/20 rue du Faubourg du Temple, 75011 Paris, France"
+    seller_email: str = "contact@soho.example"
+    seller_phone: str = ""
+    seller_siren: str = ""
+    seller_vat_number: str = ""
     service_name: str = "soho-backoffice"
 
     def table_name(self, key: str) -> str:
@@ -56,7 +70,8 @@ class Settings:
         env = os.environ if env is None else env
         d = cls()
         local_mode = _flag(env.get("SOHO_LOCAL_MODE", "1"))
-        missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY") if not env.get(k)]
+        missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY", "SOHO_FTP_PASSWORD_SECRET")
+                   if not env.get(k)]
         if not local_mode and missing:
             # The built-in defaults are public development values: never run a real stage on them.
             raise RuntimeError(f"{', '.join(missing)} must be set outside local mode")
@@ -67,6 +82,8 @@ class Settings:
             local_mode=local_mode,
             payment_webhook_secret=env.get("PAYMENT_WEBHOOK_SECRET", d.payment_webhook_secret),
             operator_api_key=env.get("OPERATOR_API_KEY", d.operator_api_key),
+            ftp_password_secret=env.get("SOHO_FTP_PASSWORD_SECRET", d.ftp_password_secret),
+            ftp_host=env.get("SOHO_FTP_HOST", d.ftp_host),
             stripe_tolerance_seconds=int(env.get("STRIPE_TOLERANCE_SECONDS", d.stripe_tolerance_seconds)),
             vat_rate=Decimal(env.get("SOHO_VAT_RATE", str(d.vat_rate))),
             legal_interest_rate_percent=Decimal(
@@ -81,6 +98,16 @@ class Settings:
             expiry_notice_days=int(env.get("SOHO_EXPIRY_NOTICE_DAYS", d.expiry_notice_days)),
             data_retention_days=int(env.get("SOHO_DATA_RETENTION_DAYS", d.data_retention_days)),
             deletion_warning_days=int(env.get("SOHO_DELETION_WARNING_DAYS", d.deletion_warning_days)),
+            monthly_invoice_lead_days=int(env.get("SOHO_MONTHLY_INVOICE_LEAD_DAYS", d.monthly_invoice_lead_days)),
+            overdue_suspend_days=int(env.get("SOHO_OVERDUE_SUSPEND_DAYS", d.overdue_suspend_days)),
+            default_termination_days=int(env.get("SOHO_DEFAULT_TERMINATION_DAYS", d.default_termination_days)),
+            termination_fee_cents=int(env.get("SOHO_TERMINATION_FEE_CENTS", d.termination_fee_cents)),
+            seller_legal_name=env.get("SOHO_SELLER_LEGAL_NAME", d.seller_legal_name),
+            seller_address=env.get("SOHO_SELLER_ADDRESS", d.seller_address),
+            seller_email=env.get("SOHO_SELLER_EMAIL", d.seller_email),
+            seller_phone=env.get("SOHO_SELLER_PHONE", d.seller_phone),
+            seller_siren=env.get("SOHO_SELLER_SIREN", d.seller_siren),
+            seller_vat_number=env.get("SOHO_SELLER_VAT_NUMBER", d.seller_vat_number),
         )
 
     def __post_init__(self) -> None:
@@ -88,6 +115,10 @@ class Settings:
             raise ValueError("R17: the expiry notice must be sent more than 45 days before the end")
         if not 0 < self.deletion_warning_days < self.data_retention_days:
             raise ValueError("R20: the deletion warning comes before the deletion, within the retention period")
+        if not 0 <= self.monthly_invoice_lead_days <= 27:
+            raise ValueError("R21: a monthly instalment is issued 0 to 27 days before its month")
+        if self.overdue_suspend_days < 0 or self.default_termination_days < 1 or self.termination_fee_cents < 0:
+            raise ValueError("R23/R26: the suspension follows the due date, the termination the suspension")
 
 
 @lru_cache(maxsize=1)

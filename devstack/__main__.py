@@ -14,6 +14,7 @@ def main() -> None:
     stack = Stack(
         workdir=Path(env("DEVSTACK_DIR", str(ROOT / ".devstack"))),
         api_port=int(env("API_PORT", "8000")), node_http_port=int(env("NODE_HTTP_PORT", "8080")),
+        node_ftp_port=int(env("NODE_FTP_PORT", "2121")),
         endpoint=env("AWS_ENDPOINT_URL") or None, dynamodb_endpoint=env("AWS_ENDPOINT_URL_DYNAMODB") or None,
         webhook_secret=env("PAYMENT_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET),
         operator_key=env("OPERATOR_API_KEY", DEFAULT_OPERATOR_KEY),
@@ -34,6 +35,7 @@ def main() -> None:
 soho-backoffice is running
   API                 {stack.api_url}   (GET /health, GET /catalog, POST /orders)
   hosting node        {stack.node_url}   (sites by Host header)
+  node FTP            ftp://{stack.ftp_address[0]}:{stack.ftp_address[1]}   (login: the domain; password: space-ready mail)
   AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}{dynamodb}
   operator key        {stack.operator_key}   (Authorization: Bearer ...)
   webhook secret      {stack.webhook_secret}

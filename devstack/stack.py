@@ -57,6 +57,7 @@ class Stack:
     workdir: Path
     api_port: int = 8000
     node_http_port: int = 8080
+    node_ftp_port: int = 0                   # the node's FTP server (R28); 0: a free port chosen at start
     endpoint: Optional[str] = None          # an existing AWS-compatible endpoint; None starts moto server
     dynamodb_endpoint: Optional[str] = None  # e.g. DynamoDB Local, paired with endpoint
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
@@ -79,6 +80,11 @@ class Stack:
     def node_url(self) -> str:
         return f"http://127.0.0.1:{self.node_http_port}"
 
+    @property
+    def ftp_address(self) -> tuple[str, int]:
+        """(host, port) of the node's FTP server: login = the domain, password from the space-ready mail."""
+        return "127.0.0.1", self.node_ftp_port
+
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.workdir / "logs" / f"{name}.log", "ab")
         proc = subprocess.Popen([self.python, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -96,6 +102,8 @@ class Stack:
         return self
 
     def _start(self, timeout: float) -> None:
+        if not self.node_ftp_port:
+            self.node_ftp_port = free_port()
         if self.endpoint is None:
             from .backends import MotoServer
             self.moto = MotoServer(self.workdir, start_timeout=60).start()
@@ -109,6 +117,7 @@ class Stack:
             "SOHO_STAGE": "local", "SOHO_LOCAL_MODE": "1", "SOHO_RESOURCE_PREFIX": self.resource_prefix,
             "PAYMENT_WEBHOOK_SECRET": self.webhook_secret, "OPERATOR_API_KEY": self.operator_key,
             "SOHO_NODE_HEARTBEAT_STALE_SECONDS": "15", "PYTHONUNBUFFERED": "1",
+            "SOHO_FTP_HOST": "{}:{}".format(*self.ftp_address),  # named in the space-ready notice (R28)
         }
         if self.dynamodb_endpoint:
             self.env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
@@ -127,7 +136,8 @@ class Stack:
         self._spawn("node", [
             "-m", "nodeagent", "--node-id", self.node_id, "--commands-queue-url", queues["node_commands"],
             "--results-queue-url", queues["node_results"], "--root", str(node_root),
-            "--http-port", str(self.node_http_port), "--retry-base-seconds", str(self.node_retry_base_seconds),
+            "--http-port", str(self.node_http_port), "--ftp-port", str(self.node_ftp_port),
+            "--retry-base-seconds", str(self.node_retry_base_seconds),
             "--heartbeat-seconds", "2", "--wait-seconds", "2", "--fail-domains", self.node_fail_domains])
         wait_for(lambda: http_ok(f"{self.api_url}/health"), timeout, "GET /health", api)
         for name, proc in self.processes.items():

@@ -38,21 +38,25 @@ ACCESS: dict[str, dict[str, Any]] = {
         "tables": {
             # POST /orders: one transaction puts customer, order, contract, invoice, the domain
             # claim (R34) and evidence (R56), and moves the invoice sequence (R22) read just before.
-            "customers": ["PutItem", "GetItem"],                # + R56 evidence export
-            "orders": ["PutItem", "GetItem"],                   # + Idempotency-Key replay, GET /admin/orders
+            "customers": ["PutItem", "GetItem", "UpdateItem"],  # + R56 evidence export; R11 rectification
+            "orders": ["PutItem", "GetItem", "UpdateItem"],     # + replay, GET /admin/orders; R11 void; a transfer pays it
             "contracts": ["PutItem", "GetItem", "UpdateItem"],  # + admin views; retry-provisioning moves it
-            "invoices": ["PutItem", "GetItem"],                 # + replay and admin views
-            "domains": ["PutItem"],
+            "invoices": ["PutItem", "GetItem", "UpdateItem"],   # + replay and admin views; a transfer pays one
+            "domains": ["PutItem", "UpdateItem", "DeleteItem",   # + a transfer's R15/R18 paths, as on_payment_event
+                        "GetItem"],                              # R13: a withdrawal reads and releases the claim
+            "payments": ["GetItem", "PutItem"],                 # R27: a bank transfer recorded by an operator
             "evidence": ["PutItem", "Query"],                   # R56: append; admin views read the log
             "meta": ["GetItem", "UpdateItem", "PutItem"],       # R22 sequence; heartbeats; local clock and sweep cursor
-            "nodes": ["Query"],                                 # GET /health: the pool's nodes
-            "node_commands": ["GetItem", "PutItem"],            # admin contract view; retry's new command
-            "alerts": ["Query"],                                # GET /admin/alerts
+            "nodes": ["Query", "GetItem", "UpdateItem"],        # GET /health; a transfer's placement (R31); R33 room
+            "node_commands": ["GetItem", "PutItem", "UpdateItem"],  # admin view; retry's command; R13 deprovision
+            "alerts": ["Query", "PutItem"],                     # GET /admin/alerts; a transfer that pays nothing
             "notices": ["PutItem"],                             # R54: the invoice notice of an order
-            "timers": ["PutItem", "UpdateItem"],                # R14 order expiry; local POST /dev/clock sweeps
+            "timers": ["PutItem", "UpdateItem", "GetItem"],     # R14 order expiry; /dev/clock sweeps; R33 instalments
         },
         # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
-        "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]}},
+        # The admin contract view lists a contract's invoices; R26: a renewal checks them for a default.
+        "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]},
+                    "invoices": {"contract": ["Query"]}},
         # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
         "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"],
                    "notices": ["GetQueueUrl", "SendMessage"]},          # R54: the invoice, queued after the order
@@ -62,7 +66,7 @@ ACCESS: dict[str, dict[str, Any]] = {
     # node space and write the command (outbox), or record an unapplied payment with an alert.
     "on_payment_event": {
         "tables": {
-            "payments": ["PutItem"],
+            "payments": ["PutItem", "GetItem", "UpdateItem"],   # + R27 refunds: the payment's total, dues settled
             "invoices": ["GetItem", "UpdateItem", "PutItem"],   # + R15: the credit note
             "orders": ["UpdateItem"],
             "contracts": ["GetItem", "UpdateItem"],
@@ -72,9 +76,12 @@ ACCESS: dict[str, dict[str, Any]] = {
             "domains": ["UpdateItem", "DeleteItem"],            # R18: handed to a late renewal; R15: released
             "meta": ["GetItem", "UpdateItem"],                  # R15 + R22: the credit note's number
             "timers": ["PutItem", "UpdateItem"],                # R18: its deadlines; the old deletion cancelled
-            "alerts": ["PutItem"],
+            "alerts": ["PutItem", "DeleteItem"],                # R13: a refund made closes its refund_due alert
             "evidence": ["PutItem"],
         },
+        # R23: paying an instalment lifts the hold unless another of the contract's is still overdue.
+        # R27: a charge.refunded finds its payment by PaymentIntent id.
+        "indexes": {"invoices": {"contract": ["Query"]}, "payments": {"reference": ["Query"]}},
         "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
         "node_command_queues": ["SendMessage"],
     },
@@ -124,7 +131,7 @@ ACCESS: dict[str, dict[str, Any]] = {
             "contracts": ["GetItem", "UpdateItem"],
             "orders": ["GetItem", "UpdateItem"],               # R14: an unpaid order expires
             "invoices": ["GetItem", "PutItem", "UpdateItem"],  # R14 + R22: its invoice gets a credit note
-            "meta": ["GetItem", "UpdateItem"],                 # R22: the credit note's number
+            "meta": ["GetItem", "UpdateItem", "PutItem"],      # R22: numbers; R25: bad payer rows (R23)
             "domains": ["DeleteItem", "UpdateItem"],           # R14: released; R18: handed to the renewal
             "customers": ["GetItem"],                          # the notice's recipient
             "nodes": ["GetItem"],                              # the node's command queue

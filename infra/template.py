@@ -32,7 +32,8 @@ from .stages import API_HANDLER, function_name, log_group_name
 REPORT_BATCH_ITEM_FAILURES = ["ReportBatchItemFailures"]
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653]
-SECRET_PARAMETERS = {"PAYMENT_WEBHOOK_SECRET": "PaymentWebhookSecret", "OPERATOR_API_KEY": "OperatorApiKey"}
+SECRET_PARAMETERS = {"PAYMENT_WEBHOOK_SECRET": "PaymentWebhookSecret", "OPERATOR_API_KEY": "OperatorApiKey",
+                     "SOHO_FTP_PASSWORD_SECRET": "FtpPasswordSecret"}
 SENDER_PARAMETER = "SenderEmailAddress"
 ALARM_TOPIC = "AlarmTopic"
 
@@ -122,6 +123,9 @@ def _parameters(sender_email: Optional[str] = None) -> dict[str, Any]:
                                  "Description": "Stripe webhook signing secret (whsec_...)"},
         "OperatorApiKey": {"Type": "String", "NoEcho": True, "MinLength": 16,
                            "Description": "Bearer key of the operator API (/admin/*), at least 16 characters"},
+        "FtpPasswordSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
+                              "Description": "Secret the spaces' FTP passwords are derived from (R28), at least "
+                                             "32 characters; changing it changes every password"},
         SENDER_PARAMETER: sender_parameter(sender_email),
         "AlarmEmail": {"Type": "String", "Default": "",
                        "Description": "Address subscribed to the dead-letter alarms (empty: no subscription)"},

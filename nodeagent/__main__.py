@@ -1,4 +1,5 @@
-"""python -m nodeagent --node-id ID --commands-queue-url URL --results-queue-url URL --root DIR --http-port N"""
+"""python -m nodeagent --node-id ID --commands-queue-url URL --results-queue-url URL --root DIR --http-port N
+--ftp-port N"""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 import boto3
 
 from .agent import NodeAgent
+from .ftp_server import FtpService, make_ftp_server
 from .http_server import make_server, serve_in_background
 from .spaces import SpaceStore
 
@@ -23,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--root", default=env("NODEAGENT_ROOT", "/var/lib/soho-node"))
     p.add_argument("--http-host", default=env("NODEAGENT_HTTP_HOST", "127.0.0.1"))
     p.add_argument("--http-port", type=int, default=int(env("NODEAGENT_HTTP_PORT", "8080")))
+    p.add_argument("--ftp-host", default=env("NODEAGENT_FTP_HOST", "127.0.0.1"))
+    p.add_argument("--ftp-port", type=int, default=int(env("NODEAGENT_FTP_PORT", "2121")),
+                   help="the spaces' FTP server (R28); 0 takes a free port")
     p.add_argument("--retry-base-seconds", type=int, default=int(env("NODEAGENT_RETRY_BASE_SECONDS", "5")))
     p.add_argument("--heartbeat-seconds", type=int, default=int(env("NODEAGENT_HEARTBEAT_SECONDS", "60")))
     p.add_argument("--wait-seconds", type=int, default=int(env("NODEAGENT_WAIT_SECONDS", "20")))
@@ -36,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     store = SpaceStore(Path(args.root), fail_domains=args.fail_domains.split(","))
     server = make_server(store, args.http_host, args.http_port)
     serve_in_background(server)
+    ftp = FtpService(make_ftp_server(store, args.ftp_host, args.ftp_port)).start()
     agent = NodeAgent(node_id=args.node_id, sqs=boto3.client("sqs"), commands_url=args.commands_queue_url,
                       results_url=args.results_queue_url, store=store,
                       http_address=f"http://{args.http_host}:{server.server_address[1]}",
@@ -43,12 +49,14 @@ def main(argv: list[str] | None = None) -> None:
                       wait_seconds=args.wait_seconds)
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
     try:
-        agent.run(on_ready=lambda: logging.info("node %s serving sites on %s", args.node_id, agent.http_address))
+        agent.run(on_ready=lambda: logging.info("node %s serving sites on %s, FTP on %s:%d", args.node_id,
+                                                agent.http_address, *ftp.address))
     except KeyboardInterrupt:
         pass
     finally:
         agent.stopping.set()
         server.shutdown()
+        ftp.stop()
 
 
 if __name__ == "__main__":

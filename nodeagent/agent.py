@@ -1,4 +1,5 @@
-"""The node agent's loop: long-poll the node's queue, apply, reply, heartbeat (R30)."""
+"""The node agent's loop: long-poll the node's queue, apply, reply, heartbeat (R30), and send the
+first-use reports (R32) the FTP server leaves in the store's outbox."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
-from chalicelib.contracts.node_messages import (CommandApplied, CommandFailed, NodeHeartbeat, SpaceProvisioned,
-                                                node_command_adapter)
+from chalicelib.contracts.node_messages import (CommandApplied, CommandFailed, NodeHeartbeat, SpaceFirstUsed,
+                                                SpaceProvisioned, node_command_adapter)
 
 from .spaces import CommandError, SpaceStore
 
@@ -43,6 +44,32 @@ class NodeAgent:
     def heartbeat(self) -> None:
         self.reply(NodeHeartbeat(node_id=self.node_id, sent_at=self.clock(), http_address=self.http_address,
                                  sites=self.store.count()))
+
+    def send_first_use_reports(self) -> int:
+        """R32: send every first-use report of the outbox (oldest first), each removed once the
+        results queue took it. A crash in between sends it again: the back office keeps the first."""
+        sent = 0
+        for name, report in self.store.pending_reports():
+            try:
+                message = SpaceFirstUsed(node_id=self.node_id, **report)
+            except ValidationError as exc:
+                log.error("unreadable first-use report %s left in the outbox: %s", name, exc)
+                continue
+            self.reply(message)
+            self.store.report_sent(name)
+            log.info("first use reported: %s %s", message.domain, message.usage)
+            sent += 1
+        return sent
+
+    def _first_use_reports(self) -> None:
+        """Sends reports as they come, and retries what is left (at start, then every heartbeat period)."""
+        while not self.stopping.is_set():
+            self.store.reports_ready.clear()
+            try:
+                self.send_first_use_reports()
+            except Exception as exc:  # the queue is unreachable: the outbox keeps them for the next round
+                log.warning("first-use reports not sent: %s", exc)
+            self.store.reports_ready.wait(self.heartbeat_seconds)
 
     def handle(self, message: dict) -> None:
         """Apply one queue message. Delete it only after the reply is sent; on failure, report the
@@ -91,6 +118,7 @@ class NodeAgent:
 
     def run(self, on_ready: Optional[Callable[[], None]] = None) -> None:
         threading.Thread(target=self._heartbeats, name="node-heartbeat", daemon=True).start()
+        threading.Thread(target=self._first_use_reports, name="node-first-use", daemon=True).start()
         if on_ready:
             on_ready()
         while not self.stopping.is_set():

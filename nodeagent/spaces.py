@@ -21,10 +21,15 @@ PLACEHOLDER = """<!doctype html>
 <body><h1>{domain}</h1><p>Votre espace d'h&eacute;bergement {domain} est pr&ecirc;t.</p></body></html>
 """
 
-# The state each state command puts a space in (R19, R23, R49). "restricted" is only recorded for now:
-# the site is served as usual; FTP uploads and outgoing mail will read it once those daemons exist.
+# The state each state command puts a space in (R19, R23, R49). A restricted site is served as usual
+# and its FTP account logs in read-only; a suspended one answers 503 and refuses FTP logins.
 STATES = {"RestrictSpace": "restricted", "SuspendSpace": "suspended", "UnsuspendSpace": "active"}
 STATE_KEYS = ("state", "reason", "state_issued_at", "state_command_id")  # in space.json
+LIMIT_KEYS = ("quota_mb", "mailboxes", "mysql_databases")  # R28/R29, changed by ChangeSpace (R33)
+# What a new ProvisionSpace for the same contract keeps: measures, newer limits, first use (R32).
+KEPT_KEYS = STATE_KEYS + ("limits_issued_at", "limits_command_id", "first_uses", "first_used_at")
+# R32: the kinds of first use the node reports, once each per space.
+FIRST_USES = ("ftp_login", "ftp_upload", "mailbox")
 
 
 class CommandError(Exception):
@@ -61,6 +66,15 @@ class Site:
     state: str  # "active", "restricted" or "suspended"
 
 
+@dataclass
+class FtpAccount:
+    """R28: a space's FTP account. The login is the domain; the home is the space's htdocs."""
+    domain: str
+    htdocs: Path
+    password_hash: Optional[str]  # argon2; None when the command carried none (no login possible)
+    state: str
+
+
 class SpaceStore:
     def __init__(self, root: Path, fail_domains: Sequence[str] = ()) -> None:
         self.root = Path(root)
@@ -68,11 +82,15 @@ class SpaceStore:
         self.journal = self.root / "journal"  # one entry per applied command id; never deleted
         self.deleted = self.root / "deleted"  # per domain, the contracts whose data was deleted (R20)
         self.trash = self.root / "trash"  # spaces renamed here atomically, then removed
-        for directory in (self.sites, self.journal, self.deleted, self.trash):
+        # R32: first-use reports written before they are sent, removed once the results queue took
+        # them; outside the spaces, so a report survives the space's deletion and a crash.
+        self.outbox = self.root / "outbox"
+        for directory in (self.sites, self.journal, self.deleted, self.trash, self.outbox):
             directory.mkdir(parents=True, exist_ok=True)
         # Fault injection for tests and drills: commands for these domains (glob patterns) fail.
         self.fail_domains = tuple(p for p in fail_domains if p)
         self._lock = threading.Lock()
+        self.reports_ready = threading.Event()  # set when a report joins the outbox
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -93,6 +111,55 @@ class SpaceStore:
     def count(self) -> int:
         return sum(1 for p in self.sites.iterdir() if (p / "space.json").exists())
 
+    def ftp_account(self, login: str) -> Optional[FtpAccount]:
+        """R28: the FTP account whose login is `login` (a hosted domain), or None: unknown, deleted
+        or deprovisioned spaces have no account."""
+        domain = (login or "").strip().lower().rstrip(".")
+        if not valid_hostname(domain):
+            return None
+        meta = self._read_space(domain)
+        htdocs = self.sites / domain / "htdocs"
+        if meta is None or not htdocs.is_dir():
+            return None
+        return FtpAccount(domain, htdocs, meta.get("ftp_password_hash"), meta.get("state", "active"))
+
+    # --- first use (R32) -------------------------------------------------------------------------
+
+    def record_first_use(self, domain: str, usage: str, at: datetime) -> Optional[dict]:
+        """R32: the first `usage` of a space ("ftp_login", "ftp_upload", "mailbox") is written to the
+        outbox (then space.json), once per space and kind; returns the report, or None when that kind
+        was already seen (or the space is gone). The report is sent by the agent (`pending_reports`)."""
+        if usage not in FIRST_USES:
+            raise ValueError(f"unknown first use {usage!r}")
+        with self._lock:
+            meta = self._read_space(domain)
+            if meta is None:
+                return None
+            uses = dict(meta.get("first_uses") or {})
+            if usage in uses:
+                return None
+            used_at = _utc(at).isoformat()
+            report = {"contract_id": meta["contract_id"], "domain": domain, "usage": usage, "used_at": used_at}
+            # Outbox first: a crash before space.json is written reports it again, never not at all.
+            _write_atomically(self.outbox / f"{meta['contract_id']}~{usage}.json", json.dumps(report))
+            self._write_space(domain, {**meta, "first_uses": {**uses, usage: used_at},
+                                       "first_used_at": meta.get("first_used_at") or used_at})
+        self.reports_ready.set()
+        return report
+
+    def pending_reports(self) -> list[tuple[str, dict]]:
+        """The first-use reports not yet sent, oldest first, as (name, report)."""
+        found = []
+        for path in self.outbox.glob("*.json"):
+            try:
+                found.append((path.stat().st_mtime_ns, path.name, json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError):  # removed meanwhile (sent by another round)
+                continue
+        return [(name, report) for _, name, report in sorted(found, key=lambda entry: entry[:2])]
+
+    def report_sent(self, name: str) -> None:
+        (self.outbox / name).unlink(missing_ok=True)
+
     # --- commands ------------------------------------------------------------------------------
 
     def apply(self, command: Any) -> Outcome:
@@ -100,8 +167,10 @@ class SpaceStore:
             return self.provision(command)
         if command.type in STATES:
             return self.change_state(command)
-        if command.type == "DeleteSpaceData":
+        if command.type in ("DeleteSpaceData", "DeprovisionSpace"):
             return self.delete(command)
+        if command.type == "ChangeSpace":
+            return self.change(command)
         raise CommandError(f"unsupported command {command.type}")
 
     def provision(self, command: Any) -> Outcome:
@@ -123,11 +192,19 @@ class SpaceStore:
             index = space / "htdocs" / "index.html"
             if not index.exists():  # never overwrite what the customer uploaded
                 _write_atomically(index, PLACEHOLDER.format(domain=html.escape(domain)))
-            # A new ProvisionSpace (quota or options change) keeps the state: it never lifts a measure.
-            kept = {k: v for k, v in (meta or {}).items() if k in STATE_KEYS}
+            # A new ProvisionSpace keeps the state (it never lifts a measure), the first uses (R32),
+            # the FTP password when it carries none, and limits set by a newer ChangeSpace (R33).
+            kept = {k: v for k, v in (meta or {}).items() if k in KEPT_KEYS}
+            issued_at = _utc(command.issued_at)
+            limits = {"quota_mb": command.quota_mb, "mailboxes": command.mailboxes,
+                      "mysql_databases": command.mysql_databases}
+            if "limits_issued_at" in kept and datetime.fromisoformat(kept["limits_issued_at"]) > issued_at:
+                limits = {k: meta[k] for k in LIMIT_KEYS}
+            else:
+                kept.update(limits_issued_at=issued_at.isoformat(), limits_command_id=command.command_id)
             self._write_space(domain, {
-                "contract_id": command.contract_id, "domain": domain, "quota_mb": command.quota_mb,
-                "mailboxes": command.mailboxes, "mysql_databases": command.mysql_databases, "php": command.php,
+                "contract_id": command.contract_id, "domain": domain, **limits, "php": command.php,
+                "ftp_password_hash": command.ftp_password_hash or (meta or {}).get("ftp_password_hash"),
                 "command_id": command.command_id, "state": "active", **kept})
             return self._record(command, Outcome("SpaceProvisioned", domain, command.contract_id, replayed=False))
 
@@ -153,10 +230,33 @@ class SpaceStore:
                 note = ""
             return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
 
+    def change(self, command: Any) -> Outcome:
+        """ChangeSpace (R33): the space's new quota, mailboxes and databases (absolute values); the
+        state, files and FTP account are kept. The newest command by issued_at wins, as for states."""
+        with self._lock:
+            if done := self._replay(command):
+                return done
+            domain = self._checked_domain(command)
+            meta = self._space_of(command, domain)
+            issued_at = _utc(command.issued_at)
+            if meta is None:
+                note = "already deleted"
+            elif "limits_issued_at" in meta and datetime.fromisoformat(meta["limits_issued_at"]) > issued_at:
+                note = f"stale: older than the limits set at {meta['limits_issued_at']}"
+            else:
+                self._write_space(domain, {**meta, "quota_mb": command.quota_mb, "mailboxes": command.mailboxes,
+                                           "mysql_databases": command.mysql_databases,
+                                           "limits_issued_at": issued_at.isoformat(),
+                                           "limits_command_id": command.command_id})
+                note = ""
+            return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
+
     def delete(self, command: Any) -> Outcome:
-        """DeleteSpaceData (R20): remove the whole space (site, databases, mail, logs, space.json).
-        The deletion is recorded first, then the space is renamed into the trash in one atomic step
-        (the site answers 404 from then on) and removed; a redelivery after a crash finishes it."""
+        """DeleteSpaceData (R20) and DeprovisionSpace (R13, a withdrawal): remove the whole space
+        (site, databases, mail, logs, space.json and with it the FTP account). The deletion is
+        recorded first, then the space is renamed into the trash in one atomic step (the site
+        answers 404 and FTP refuses the login from then on) and removed; a redelivery after a crash
+        finishes it. A later ProvisionSpace for the same contract is refused."""
         with self._lock:
             if done := self._replay(command):
                 return done

@@ -207,8 +207,18 @@ class DynamoStore:
         invoice, contract = self.get_together((InvoiceModel, invoice_id), (ContractModel, contract_id))
         return invoice, contract
 
+    def invoices_of_contract(self, contract_id: str) -> list[InvoiceModel]:
+        """A contract's invoices and credit notes, oldest first (the `contract` index, eventually
+        consistent: read an invoice again with get_invoice before relying on its status)."""
+        return list(InvoiceModel.by_contract.query(contract_id))
+
     def get_payment(self, event_id: str) -> Optional[PaymentModel]:
         return _get(PaymentModel, event_id)
+
+    def payments_by_reference(self, reference: str) -> list[PaymentModel]:
+        """R27: every row of one provider payment (its PaymentIntent id or bank reference): the
+        payment, refunds due on it, refunds recorded. A GSI read: eventually consistent."""
+        return list(PaymentModel.by_reference.query(reference))
 
     def get_command(self, command_id: str) -> Optional[NodeCommandModel]:
         return _get(NodeCommandModel, command_id)
@@ -322,10 +332,10 @@ class DynamoStore:
                          accepting_states: Iterable[str], alert: Optional[AlertModel],
                          command_status: str, error: Optional[str],
                          evidence: Sequence[EvidenceEntry], now: datetime,
-                         timers: Sequence[TimerModel] = ()) -> None:
-        """A command's final verdict and the contract's move, together. Conditions make a
-        duplicate verdict a no-op: the command must still be pending (or failed, for a late
-        success) and the contract must still point at this command."""
+                         timers: Sequence[TimerModel] = (), notices: Sequence[Any] = ()) -> None:
+        """A command's final verdict and the contract's move, together (with the notices it
+        decides, R54). Conditions make a duplicate verdict a no-op: the command must still be
+        pending (or failed, for a late success) and the contract must still point at this command."""
         at = utc_iso(now)
         tx = self._tx()
         actions = [NodeCommandModel.status.set(command_status), NodeCommandModel.completed_at.set(at),
@@ -343,6 +353,7 @@ class DynamoStore:
             tx.save("alert", alert)
         for timer in timers:
             tx.save(f"timer:{timer.kind}", timer, condition=TimerModel.timer_id.does_not_exist())
+        self._stage_notices(tx, notices)
         self._append_evidence(tx, evidence)
         tx.commit()
 

@@ -56,6 +56,9 @@ class OrderModel(Model):
     registry = UnicodeAttribute()
     acceptance = AcceptanceAttribute()
     request_fingerprint = UnicodeAttribute(null=True)
+    # R13: SHA-256 (hex) of the order's secret token given once in the 201 of POST /orders; the
+    # customer's access to its order (pre-contract information, withdrawal) until customer accounts.
+    access_token_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -90,6 +93,16 @@ class ContractModel(Model):
     ended_reason = UnicodeAttribute(null=True)         # why it ended early: withdrawal (R13), default (R26)...
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class ContractInvoicesIndex(GlobalSecondaryIndex):
+    """A contract's invoices and credit notes, oldest first (R21 instalments, R23 overdue checks,
+    R26 default, the admin contract view); never a scan."""
+    class Meta:
+        index_name = "contract"
+        projection = AllProjection()
+    contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 class InvoiceModel(Model):
@@ -128,6 +141,7 @@ class InvoiceModel(Model):
     refunded_cents = NumberAttribute(default=0)       # refunds recorded against its payment
     details = JSONAttribute(null=True)                # purpose-specific data (e.g. R33 options to add)
     created_at = UnicodeAttribute()
+    by_contract = ContractInvoicesIndex()
 
 
 class DomainModel(Model):
@@ -139,10 +153,23 @@ class DomainModel(Model):
     registry = UnicodeAttribute()
     action = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # R13: when the registry accepted the registration: its fees are spent (kept on a withdrawal)
+    fees_spent_at = UnicodeAttribute(null=True)
+
+
+class PaymentReferenceIndex(GlobalSecondaryIndex):
+    """R27: the rows of one provider payment (PaymentIntent id or bank reference): the payment,
+    the refunds due on it and the refunds recorded (a `charge.refunded` names its PaymentIntent)."""
+    class Meta:
+        index_name = "reference"
+        projection = AllProjection()
+    provider_reference = UnicodeAttribute(hash_key=True)
 
 
 class PaymentModel(Model):
-    """R27: one row per payment provider event id, written with the effect it causes."""
+    """R27: one row per payment provider event id, written with the effect it causes. Also, keyed
+    `refund_due:<credit note id>`, a refund owed to the customer (R13), and, keyed on the refund
+    event id, a refund recorded (see service/refunds.py for what `amount_cents` means there)."""
     Meta = _meta("payments")
     payment_event_id = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
@@ -155,6 +182,8 @@ class PaymentModel(Model):
     contract_id = UnicodeAttribute(null=True)
     command_id = UnicodeAttribute(null=True)
     received_at = UnicodeAttribute()
+    refunded_cents = NumberAttribute(null=True)  # on a payment: the largest cumulative refund reported
+    by_reference = PaymentReferenceIndex()
 
 
 class NodeModel(Model):

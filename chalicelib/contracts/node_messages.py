@@ -29,6 +29,9 @@ class ProvisionSpace(_Message):
     mysql_databases: int = Field(ge=0)
     php: bool
     issued_at: datetime
+    # R28: the space's FTP account (login = the domain). An argon2 hash of the password the back
+    # office derives; the node stores and verifies the hash, never the password.
+    ftp_password_hash: Optional[str] = None
 
 
 class _SpaceCommand(_Message):

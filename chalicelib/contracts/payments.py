@@ -1,9 +1,9 @@
 """Payment provider events (Stripe), as far as the back office reads them."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Lenient(BaseModel):
@@ -25,6 +25,34 @@ class PaymentIntent(_Lenient):
     metadata: PaymentIntentMetadata = Field(default_factory=PaymentIntentMetadata)
 
 
+class StripeRefund(_Lenient):
+    id: str
+    amount: int = Field(ge=0, description="cents")
+    status: Optional[str] = None
+
+
+class StripeRefundList(_Lenient):
+    data: list[StripeRefund] = Field(default_factory=list)
+
+
+class Charge(_Lenient):
+    """The object of a `charge.refunded` event (R27). `amount_refunded` is cumulative over every
+    refund of the charge; `refunds` is only present when expanded, so nothing depends on it."""
+    id: str
+    amount: int = Field(default=0, ge=0, description="cents")
+    amount_refunded: int = Field(ge=0, description="cents, cumulative")
+    currency: str
+    payment_intent: Optional[str] = None
+    refunded: bool = False
+    refunds: Optional[StripeRefundList] = None
+
+    @field_validator("payment_intent", mode="before")
+    @classmethod
+    def _intent_id(cls, value: Any) -> Any:
+        # An expanded PaymentIntent is an object: keep its id.
+        return value.get("id") if isinstance(value, dict) else value
+
+
 class StripeEventData(_Lenient):
     object: dict
 
@@ -38,3 +66,6 @@ class StripeEvent(_Lenient):
 
     def payment_intent(self) -> PaymentIntent:
         return PaymentIntent.model_validate(self.data.object)
+
+    def charge(self) -> Charge:
+        return Charge.model_validate(self.data.object)

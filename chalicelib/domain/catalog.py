@@ -1,7 +1,7 @@
 """The catalog (R21): plans and options are data, loaded from a JSON document."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
@@ -34,6 +34,14 @@ class Catalog:
     currency: str
     plans: Mapping[str, Plan]
     options: Mapping[str, Option]
+    # R13/R15: what registering a domain costs us at its registry, in cents excl. VAT, part of the
+    # plan's price; once the registry accepted the name (`DomainModel.fees_spent_at`) it is spent
+    # and kept on a withdrawal. Keyed by registry (domains.py), with a "default".
+    domain_fees_cents: Mapping[str, int] = field(default_factory=dict)
+
+    def domain_fees_for(self, registry: str) -> int:
+        """R13: the registration fees (cents excl. VAT) of a registry, else the default (0 if none)."""
+        return int(self.domain_fees_cents.get(registry, self.domain_fees_cents.get("default", 0)))
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> "Catalog":
@@ -43,7 +51,10 @@ class Catalog:
             unknown = set(plan.options) - set(options)
             if unknown:
                 raise ValueError(f"plan {plan.id} lists unknown options {sorted(unknown)}")
-        return cls(doc["terms_version"], doc["currency"], plans, options)
+        fees = {registry: int(cents) for registry, cents in doc.get("domain_fees_cents", {}).items()}
+        if any(cents < 0 for cents in fees.values()):
+            raise ValueError("domain fees cannot be negative")
+        return cls(doc["terms_version"], doc["currency"], plans, options, fees)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -62,4 +73,5 @@ class Catalog:
                           "mysql_databases": o.mysql_databases}}
                 for o in self.options.values()
             ],
+            "domain_fees_cents": dict(self.domain_fees_cents),
         }

@@ -14,7 +14,7 @@ from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
 from stdnum.fr import tva as fr_tva
 
-from .billing import InvoiceDraft, draft_invoice, yearly_lines
+from .billing import InvoiceDraft, draft_invoice, monthly_lines, yearly_lines
 from .calendar import add_months, age_on, paris_date
 from .catalog import Catalog, Option, Plan
 from .domains import normalise_domain, registry_for
@@ -85,6 +85,8 @@ class VerifiedOrder:
     storage_mb: int
     mailboxes: int
     mysql_databases: int
+    payment_method: str = "card"  # R21: card or bank_transfer
+    billing_period: str = "yearly"  # R21: "monthly": the first invoice pays month 1 only
 
     @property
     def is_professional(self) -> bool:
@@ -167,12 +169,12 @@ def verify_order(order: OrderInput, *, catalog: Catalog, now: datetime, vat_rate
         raise RuleViolationError(f"unknown plan '{order.plan}'; plans: {', '.join(sorted(catalog.plans))}",
                                  code="unknown_plan", fields={"plan": "unknown"})
     options = verify_options(plan, order.options, catalog)
-    if order.billing_period != "yearly":
-        raise RuleViolationError("only yearly billing is offered by this storefront contract",
-                                 code="billing_period_not_supported", fields={"billing_period": "use yearly"})
-    if order.payment_method != "card":
-        raise RuleViolationError("only card payment is offered by this storefront contract",
-                                 code="payment_method_not_supported", fields={"payment_method": "use card"})
+    if order.billing_period not in ("yearly", "monthly"):  # R21: paid in advance, yearly or monthly
+        raise RuleViolationError("billing is yearly or monthly", code="billing_period_not_supported",
+                                 fields={"billing_period": "yearly or monthly"})
+    if order.payment_method not in ("card", "bank_transfer"):  # R21: by card or bank transfer
+        raise RuleViolationError("pay by card or bank_transfer", code="payment_method_not_supported",
+                                 fields={"payment_method": "card or bank_transfer"})
     domain_name = normalise_domain(order.domain_name)
     registry = registry_for(domain_name)
     if order.domain_action != "register":
@@ -180,8 +182,11 @@ def verify_order(order: OrderInput, *, catalog: Catalog, now: datetime, vat_rate
                                  code="domain_action_not_supported", fields={"domain.action": "use register"})
     today = paris_date(now)
     customer = verify_customer(order.customer, today)
+    # R21: paid in advance: the whole year, or (monthly) month 1, [today, today + 1 month); the
+    # contract runs 12 months either way (R16) and the next months are invoiced one by one.
+    lines = monthly_lines(plan, options) if order.billing_period == "monthly" else yearly_lines(plan, options)
     invoice = draft_invoice(
-        yearly_lines(plan, options), vat_rate=vat_rate, currency=catalog.currency,
+        lines, vat_rate=vat_rate, currency=catalog.currency,
         issue_date=today, due_date=today, late_penalty_rate_percent=late_penalty_rate_percent,
         professional=customer.kind == "professional")
     return VerifiedOrder(
@@ -190,4 +195,5 @@ def verify_order(order: OrderInput, *, catalog: Catalog, now: datetime, vat_rate
         invoice=invoice, starts_on=today, ends_on=add_months(today, 12),
         storage_mb=plan.storage_mb + sum(o.storage_mb for o in options),
         mailboxes=plan.mailboxes + sum(o.mailboxes for o in options),
-        mysql_databases=plan.mysql_databases + sum(o.mysql_databases for o in options))
+        mysql_databases=plan.mysql_databases + sum(o.mysql_databases for o in options),
+        payment_method=order.payment_method, billing_period=order.billing_period)

@@ -105,3 +105,80 @@ def export_evidence(svc: Services, customer_id: str):
 def list_alerts(svc: Services):
     """Open operator alerts, newest first (R30)."""
     return json_response({"alerts": svc.store.open_alerts()})
+
+
+def _body(model: Any) -> Any:
+    """The request body parsed with a v1 wire model; 400 with the fields at fault otherwise."""
+    from pydantic import ValidationError
+
+    from ..domain.errors import InvalidInputError
+    from .http import parse_json_body
+    try:
+        return model.model_validate(parse_json_body(bp.current_request.raw_body))
+    except ValidationError as error:
+        problems = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in error.errors()}
+        raise InvalidInputError("the request body does not match the contract; see fields",
+                                code="validation_error", fields=problems) from None
+
+
+@bp.route("/admin/invoices/{invoice_id}/bank-transfers", methods=["POST"], content_types=["application/json"])
+@operator_only
+def record_bank_transfer(svc: Services, invoice_id: str):
+    """R21 + R27: record a bank transfer seen on the statement: {"amount_cents", "reference", "received_on"}.
+    201 when it paid the invoice, 200 for the same reference again, 202 when it was recorded but
+    could not pay the invoice (amount mismatch, already paid...: see the alert)."""
+    from ..contracts.admin_v1 import BankTransferV1
+    from ..observability import logger
+    from ..service.bank_transfers import record_bank_transfer as record
+    view = record(invoice_id, _body(BankTransferV1), svc, operator="api-key",
+                  correlation_id=logger.get_correlation_id())
+    status = {"applied": 201, "credited": 201, "duplicate": 200}.get(view["outcome"], 202)
+    return json_response(view, status)
+
+
+@bp.route("/admin/guarantees", methods=["POST"], content_types=["application/json"])
+@operator_only
+def record_guarantee(svc: Services):
+    """R25: a guarantee accepted from a customer in default: {"customer": {"email"|"siren"}, "reference",
+    "amount_cents"}; their next orders are accepted."""
+    from ..contracts.admin_v1 import GuaranteeV1
+    from ..service.payers import record_guarantee as record
+    return json_response(record(_body(GuaranteeV1), svc, operator="api-key"), 201)
+
+
+@bp.route("/admin/contracts/{contract_id}/options", methods=["POST"], content_types=["application/json"])
+@operator_only
+def order_options(svc: Services, contract_id: str):
+    """R33: add options to a contract in force: {"options": [...]}; 201 with the pro rata invoice (200 if
+    the same options were already ordered and are unpaid). They are provisioned once it is paid."""
+    from ..contracts.admin_v1 import OptionsOrderV1
+    from ..observability import logger
+    from ..service.options import order_options as order
+    body = _body(OptionsOrderV1)
+    view, created = order(contract_id, body.options, svc, actor="operator:api-key",
+                          correlation_id=logger.get_correlation_id())
+    return json_response(view, 201 if created else 200)
+
+
+@bp.route("/admin/orders/{order_id}/irregular", methods=["POST"], content_types=["application/json"])
+@operator_only
+def mark_irregular(svc: Services, order_id: str):
+    """R11: declare an unpaid order irregular ({"reason"}): it is void until regularised."""
+    from ..contracts.admin_v1 import IrregularOrderV1
+    from ..observability import logger
+    from ..service.order_review import mark_irregular as mark
+    body = _body(IrregularOrderV1)
+    return json_response(mark(order_id, body.reason, svc, operator="api-key",
+                              correlation_id=logger.get_correlation_id()))
+
+
+@bp.route("/admin/orders/{order_id}/regularisation", methods=["POST"], content_types=["application/json"])
+@operator_only
+def regularise(svc: Services, order_id: str):
+    """R11: regularise a void order with the corrected customer data ({"customer": {...}, "note"}); the
+    verification runs again and must pass."""
+    from ..contracts.admin_v1 import RegularisationV1
+    from ..observability import logger
+    from ..service.order_review import regularise as run
+    return json_response(run(order_id, _body(RegularisationV1), svc, operator="api-key",
+                             correlation_id=logger.get_correlation_id()))

@@ -43,3 +43,65 @@ def place_order():
     except DomainError as exc:
         return domain_error_response(exc)
     return json_response(view, 201 if created else 200)
+
+
+@bp.route("/orders/{order_id}", methods=["PATCH", "PUT", "DELETE"])
+def change_order(order_id: str):
+    """R12: an order is verified when it is placed; from then on it can be neither modified nor
+    cancelled, except by a consumer's withdrawal (R13). Always 409 `order_frozen` (404 if unknown)."""
+    from ..service.order_review import FROZEN_MESSAGE
+    from .http import error_response
+    if services().store.get_order(order_id) is None:
+        return error_response(404, "order_not_found", f"no order {order_id}")
+    return error_response(409, "order_frozen", FROZEN_MESSAGE.format(order_id=order_id))
+
+
+def _customer_order(order_id: str):
+    """R13: the order when the request carries its token (`Authorization: Bearer <order_token>`),
+    else (None, the 401). An unknown order answers the same 401 as a wrong token."""
+    from ..service.orders import order_token_matches
+    from .http import error_response
+    scheme, _, token = (bp.current_request.headers.get("authorization") or "").strip().partition(" ")
+    order = services().store.get_order(order_id)
+    if scheme.lower() != "bearer" or not order_token_matches(order, token.strip()):
+        return None, error_response(401, "invalid_order_token", "this route needs 'Authorization: Bearer "
+                                    "<order_token>', the token given when the order was placed",
+                                    headers={"WWW-Authenticate": "Bearer"})
+    return order, None
+
+
+@bp.route("/orders/{order_id}/pre-contract-information", methods=["GET"])
+def pre_contract_information(order_id: str):
+    """R13 (1.14): the pre-contract information of the order (order token); JSON, or French text
+    with `Accept: text/plain`."""
+    from chalice import Response
+
+    from ..service.pre_contract import pre_contract_information as document, pre_contract_text
+    order, denied = _customer_order(order_id)
+    if denied:
+        return denied
+    doc = document(order, services())
+    if "text/plain" in (bp.current_request.headers.get("accept") or ""):
+        return Response(body=pre_contract_text(doc), status_code=200,
+                        headers={"Content-Type": "text/plain; charset=utf-8"})
+    return json_response(doc)
+
+
+@bp.route("/orders/{order_id}/withdrawal", methods=["POST"], content_types=["application/json", "text/plain"])
+def withdraw(order_id: str):
+    """R13: the consumer withdraws (order token): 201 with the outcome (credit note, refund due,
+    domain fees kept), 200 with the same outcome when already withdrawn; 422/409 refusals."""
+    from ..service.withdrawal import withdraw as withdraw_order
+    order, denied = _customer_order(order_id)
+    if denied:
+        return denied
+    request = bp.current_request
+    identity = request.context.get("identity") or {}
+    try:
+        outcome, created = withdraw_order(
+            order.order_id, services(), actor="customer", client_ip=identity.get("sourceIp") or "unknown",
+            user_agent=request.headers.get("user-agent") or identity.get("userAgent") or "",
+            correlation_id=logger.get_correlation_id())
+    except DomainError as exc:
+        return domain_error_response(exc)
+    return json_response(outcome, 201 if created else 200)

@@ -47,11 +47,14 @@ def _payment_record(record: Any) -> str:
 def _node_result_record(record: Any) -> str:
     from aws_lambda_powertools.utilities.parser import parse
 
-    from ..contracts.node_messages import CommandApplied, CommandFailed, NodeHeartbeat, NodeResult
+    from ..contracts.node_messages import CommandApplied, CommandFailed, NodeHeartbeat, NodeResult, SpaceFirstUsed
     from ..service import provisioning
     message = parse(event=record.json_body, model=NodeResult)
     if isinstance(message, NodeHeartbeat):
         return provisioning.on_node_heartbeat(message, services())
+    if isinstance(message, SpaceFirstUsed):
+        from ..service.first_use import on_space_first_used
+        return on_space_first_used(message, services())
     if isinstance(message, CommandFailed):
         return provisioning.on_command_failed(message, services())
     if isinstance(message, CommandApplied):

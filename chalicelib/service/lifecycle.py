@@ -155,7 +155,7 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
     contract = services.store.get_contract(timer.target_id)
     if contract is None or contract.status not in [st.value for st in IN_FORCE]:
         return None
-    s, now, effect = services.settings, services.clock.now(), Effect()
+    now, effect = services.clock.now(), Effect()
     renewal = services.store.get_contract(contract.renewal_contract_id) if contract.renewal_contract_id else None
     if renewal is not None and renewal.status == ContractState.SCHEDULED.value:
         from .renewal import hand_over  # R18: renewed and paid: no gap, no suspension
@@ -165,15 +165,24 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
         return effect
     set_status(effect, "contract", contract, [ContractEvent.CONTRACT_ENDED], now, "system", reason="not_renewed")
     issue_node_command(effect, contract, services, "SuspendSpace", now, reason="contract_ended")
-    deletion_at = end_instant(contract) + timedelta(days=s.data_retention_days)
-    warning_at = deletion_at - timedelta(days=s.deletion_warning_days)
-    schedule(effect, timer_row(DELETION_WARNING, contract.contract_id, contract.customer_id, warning_at, now))
-    schedule(effect, timer_row(DATA_DELETION, contract.contract_id, contract.customer_id, deletion_at, now))
+    deletion_at = schedule_retention(effect, contract, end_instant(contract), services, now)
     add_notice(effect, services, key=f"contract_suspended#ended#{contract.contract_id}", contract=contract,
                template="contract_suspended", now=now, context={
                    "domain": contract.domain_name, "reason": "contract_ended", "since": contract.ends_on,
                    "deletion_on": deletion_at.astimezone(PARIS).date().isoformat()})
     return effect
+
+
+def schedule_retention(effect: Effect, contract: ContractModel, ended_at: datetime, services: Services,
+                       now: datetime) -> datetime:
+    """R20: a contract that ended (R19) or was terminated (R26) at `ended_at` keeps its data for
+    the retention period: the warning, then the deletion, as timers. Returns the deletion instant."""
+    s = services.settings
+    deletion_at = ended_at + timedelta(days=s.data_retention_days)
+    warning_at = deletion_at - timedelta(days=s.deletion_warning_days)
+    schedule(effect, timer_row(DELETION_WARNING, contract.contract_id, contract.customer_id, warning_at, now))
+    schedule(effect, timer_row(DATA_DELETION, contract.contract_id, contract.customer_id, deletion_at, now))
+    return deletion_at
 
 
 @timer_handler(DELETION_WARNING)

@@ -26,12 +26,21 @@ CURRENT_VERSIONS: dict[str, int] = {
     "expiry_notice": 1,          # R17
     "contract_restricted": 1,    # R23
     "contract_suspended": 1,     # R19, R23
+    "contract_terminated": 1,    # R26
     "deletion_warning": 1,       # R20
     "data_deleted": 1,           # R20
     "invoice_issued": 1,         # R22
     "payment_received": 1,       # R23, R27
-    "withdrawal_confirmed": 1,   # R13
+    "withdrawal_confirmed": 2,   # R13 (v2: nothing paid, nothing refunded; the credit note)
     "order_cancelled": 1,        # R15
+    "space_ready": 1,            # R28: the site address and FTP access, once the node made the space
+    "order_irregular": 1,        # R11
+}
+
+# Documents (not notices: no subject, no mail) rendered from the same directory, same filters,
+# same versioning rule; the version is printed on the document.
+DOCUMENT_VERSIONS: dict[str, int] = {
+    "pre_contract_information": 1,  # R13 (1.14): linked from the order
 }
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -153,6 +162,17 @@ def render(name: str, version: int, context: Mapping[str, Any]) -> Rendered:
     if not subject:
         raise ValueError(f"{template_file(name, version)}: the first line (the subject) is empty")
     return Rendered(subject, body.strip("\n") + "\n")
+
+
+def render_document(name: str, context: Mapping[str, Any], version: int | None = None) -> str:
+    """The plain-text French rendering of a document of DOCUMENT_VERSIONS (current version unless given)."""
+    import jinja2
+    version = DOCUMENT_VERSIONS[name] if version is None else version
+    try:
+        template = environment().get_template(template_file(name, version))
+    except jinja2.TemplateNotFound:
+        raise UnknownTemplateError(name, version) from None
+    return template.render(**dict(context)).strip("\n") + "\n"
 
 
 def json_context(context: Mapping[str, Any]) -> dict[str, Any]:

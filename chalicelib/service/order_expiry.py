@@ -12,7 +12,8 @@ from ..adapters.dynamo_store import DynamoStore, Effect, new_id
 from ..adapters.models import ContractModel, DomainModel, InvoiceModel, OrderModel, TimerModel
 from ..bootstrap import Services
 from ..domain.billing import invoice_number, next_sequence_value
-from ..domain.calendar import PARIS, add_months, utc_iso
+from ..domain.calendar import PARIS, utc_iso
+from ..domain.deadlines import order_expiry_at
 from ..domain.contracts import ContractEvent, next_state, states_accepting
 from ..domain.evidence import state_change
 from .timers import timer_handler, timer_row
@@ -22,9 +23,7 @@ ORDER_EXPIRY = "order_expiry"
 
 def order_expiry_timer(order_id: str, customer_id: str, registered_at: datetime) -> TimerModel:
     """R14: due one month after the order's registration (same wall time in Paris)."""
-    local = registered_at.astimezone(PARIS)
-    due = datetime.combine(add_months(local.date(), 1), local.timetz())
-    return timer_row(ORDER_EXPIRY, order_id, customer_id, due, registered_at)
+    return timer_row(ORDER_EXPIRY, order_id, customer_id, order_expiry_at(registered_at), registered_at)
 
 
 def credit_note(invoice: InvoiceModel, sequence: int, prefix: str, now: datetime, reason: str) -> InvoiceModel:
@@ -45,8 +44,8 @@ def credit_note(invoice: InvoiceModel, sequence: int, prefix: str, now: datetime
 def on_order_expiry(timer: TimerModel, services: Services) -> Optional[Effect]:
     store: DynamoStore = services.store
     order = store.get_order(timer.target_id)
-    if order is None or order.status != "awaiting_payment":
-        return None  # paid (or already ended): nothing expires
+    if order is None or order.status not in ("awaiting_payment", "void"):
+        return None  # paid (or already ended): nothing expires; a void order (R11) not regularised does
     now, effect = services.clock.now(), Effect()
     invoice, contract = store.get_invoice_and_contract(order.invoice_id, order.contract_id)
     last = store.last_invoice_sequence()
@@ -59,7 +58,7 @@ def on_order_expiry(timer: TimerModel, services: Services) -> Optional[Effect]:
                   InvoiceModel.status == "issued")
     effect.update("order", OrderModel(order_id=order.order_id),
                   [OrderModel.status.set("expired"), OrderModel.updated_at.set(utc_iso(now))],
-                  OrderModel.status == "awaiting_payment")
+                  OrderModel.status == order.status)
     cancelled = next_state(contract.status, ContractEvent.ORDER_CANCELLED)
     effect.update("contract", ContractModel(contract_id=contract.contract_id),
                   [ContractModel.status.set(cancelled.value), ContractModel.updated_at.set(utc_iso(now))],
@@ -68,7 +67,7 @@ def on_order_expiry(timer: TimerModel, services: Services) -> Optional[Effect]:
                   DomainModel.contract_id == contract.contract_id)
     common = dict(contract_id=contract.contract_id, order_id=order.order_id)
     effect.evidence += [
-        state_change(order.customer_id, now, "system", "order", order.order_id, "awaiting_payment", "expired",
+        state_change(order.customer_id, now, "system", "order", order.order_id, order.status, "expired",
                      reason="offer_validity_elapsed", **common),
         state_change(order.customer_id, now, "system", "contract", contract.contract_id, contract.status,
                      cancelled.value, reason="order_expired", **common),

@@ -9,6 +9,7 @@ option, a penalty...) is handled by the function registered for it with `@paymen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable, Optional
 
 from ..adapters.dynamo_store import Effect, TransactionConflict, new_alert, new_id
@@ -18,6 +19,7 @@ from ..contracts.node_messages import ProvisionSpace
 from ..contracts.payments import StripeEvent
 from ..domain.calendar import utc_iso
 from ..domain.contracts import ContractEvent, ContractState, next_state, states_accepting
+from ..domain.credentials import ftp_password, ftp_password_hash
 from ..domain.errors import NoCapacityError
 from ..domain.evidence import state_change
 from ..domain.placement import NodeCapacity, choose_node
@@ -42,6 +44,7 @@ class ReceivedPayment:
     invoice_id: Optional[str]
     contract_id: Optional[str]
     actor: str             # who the evidence names: "payment_provider:stripe", "operator:<id>"
+    received_on: Optional[date] = None  # a transfer's value date; None: the day it is applied (R24)
 
     @classmethod
     def from_stripe(cls, event: StripeEvent) -> "ReceivedPayment":
@@ -56,6 +59,15 @@ class ReceivedPayment:
 # payment's consequences to the effect that already pays the invoice. Returns the receipt context
 # extras (or None).
 PaymentHandler = Callable[..., Optional[dict]]
+
+
+class PaymentNotApplicable(Exception):
+    """Raised by a purpose handler when the invoice can no longer take effect (e.g. an option for a
+    contract that ended meanwhile): the payment is recorded unapplied, flagged and alerted (R27)."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome, self.message = outcome, message
 PAYMENT_HANDLERS: dict[str, PaymentHandler] = {}
 
 
@@ -109,6 +121,11 @@ def apply_payment(payment: ReceivedPayment, services: Services, correlation_id: 
                           "needs a refund")
     if invoice.purpose:
         return _apply_purpose_payment(payment, services, invoice, contract, correlation_id)
+    if contract.status not in [st.value for st in states_accepting(
+            ContractEvent.RENEWAL_PAID if contract.renews_contract_id else ContractEvent.PAYMENT_RECEIVED)]:
+        return _unapplied(payment, services, invoice, "contract_not_payable",
+                          f"contract {contract.contract_id} is {contract.status} and takes no payment; "
+                          f"payment {payment.reference} needs a refund or an operator decision")
     if contract.renews_contract_id:
         return _apply_renewal_payment(payment, services, invoice, contract, correlation_id)
     for attempt in range(PLACEMENT_ATTEMPTS):
@@ -134,7 +151,10 @@ def _apply_purpose_payment(payment: ReceivedPayment, services: Services, invoice
         invoice.customer_id, now, payment.actor, "invoice", invoice.invoice_id, invoice.status, "paid",
         payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, purpose=invoice.purpose,
         correlation_id=correlation_id, contract_id=contract.contract_id, order_id=invoice.order_id))
-    extra = handler(effect, payment, invoice, contract, services, now, correlation_id) or {}
+    try:
+        extra = handler(effect, payment, invoice, contract, services, now, correlation_id) or {}
+    except PaymentNotApplicable as refused:
+        return _unapplied(payment, services, invoice, refused.outcome, refused.message)
     receipt = new_notice(
         notice_key=f"payment_received#{invoice.invoice_id}", customer_id=invoice.customer_id,
         to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
@@ -175,7 +195,9 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
         node_id=node.node_id, correlation_id=correlation_id, command_id=command_id,
         contract_id=contract.contract_id, domain=contract.domain_name, quota_mb=quota,
         mailboxes=int(contract.mailboxes), mysql_databases=int(contract.mysql_databases), php=bool(contract.php),
-        issued_at=now)
+        issued_at=now,
+        # R28: the node gets the FTP password's hash; the password is derived again for the notice.
+        ftp_password_hash=ftp_password_hash(ftp_password(s.ftp_password_secret, contract.contract_id)))
     command_row = NodeCommandModel(
         command_id=command_id, node_id=node.node_id, queue_url=node.queue_url, contract_id=contract.contract_id,
         customer_id=contract.customer_id, type=command.type, payload=command.model_dump(mode="json"),

@@ -29,8 +29,26 @@ def _command_body(command: NodeCommandModel) -> str:
     return node_command_adapter.validate_python(command.payload).model_dump_json()
 
 
+def space_ready_notice(contract, command: NodeCommandModel, services: Services, now, correlation_id=None):
+    """R28: the customer's notice that the space is ready: the site's address and the FTP access
+    (login = the domain, the password derived from the space's contract id, never stored)."""
+    from ..domain.credentials import ftp_password
+    from .notices import new_notice, notice_key
+    customer = services.store.get_customer(contract.customer_id)
+    domain = contract.domain_name
+    return new_notice(
+        notice_key=notice_key("space_ready", contract.contract_id), customer_id=contract.customer_id,
+        to=customer.email, template="space_ready", now=now, correlation_id=correlation_id,
+        contract_id=contract.contract_id, context={
+            "domain": domain, "site_url": f"http://{domain}/",
+            "ftp_host": services.settings.ftp_host.replace("{domain}", domain), "ftp_login": domain,
+            "ftp_password": ftp_password(services.settings.ftp_password_secret, command.contract_id),
+            "consumer": customer.kind == "consumer"})
+
+
 def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
-    """R30: the node confirmed; the contract becomes active (once)."""
+    """R30: the node confirmed; the contract becomes active (once), and the customer gets the
+    space-ready notice with the FTP access (R28) in the same write."""
     from ..adapters.models import ContractModel
     command, contract = services.store.get_together((NodeCommandModel, msg.command_id),
                                                     (ContractModel, msg.contract_id))
@@ -48,16 +66,27 @@ def on_space_provisioned(msg: SpaceProvisioned, services: Services) -> str:
                      ContractState.ACTIVE.value, correlation_id=msg.correlation_id,
                      contract_id=command.contract_id, node_id=msg.node_id),
     ]
+    from .billing_cycle import first_instalment_timers
     from .lifecycle import activation_timers
-    try:
-        services.store.complete_command(
-            command=command, contract_state=ContractState.ACTIVE.value,
-            accepting_states=[s.value for s in states_accepting(ContractEvent.SPACE_PROVISIONED)],
-            alert=None, command_status="succeeded", error=None, evidence=evidence, now=now,
-            timers=activation_timers(contract, services, now))
-    except TransactionConflict as conflict:
-        logger.info("space provisioned changed nothing", command_id=msg.command_id, failed=sorted(conflict.failed))
-        return "ignored"
+    from .notices import queue_notice
+    notices = [space_ready_notice(contract, command, services, now, msg.correlation_id)]
+    while True:
+        try:
+            services.store.complete_command(
+                command=command, contract_state=ContractState.ACTIVE.value,
+                accepting_states=[s.value for s in states_accepting(ContractEvent.SPACE_PROVISIONED)],
+                alert=None, command_status="succeeded", error=None, evidence=evidence, now=now,
+                timers=activation_timers(contract, services, now) + first_instalment_timers(contract, services, now),
+                notices=notices)
+        except TransactionConflict as conflict:
+            if notices and conflict.failed == {"notice:space_ready"}:
+                notices = []  # told before (an earlier provisioning of this contract): not twice
+                continue
+            logger.info("space provisioned changed nothing", command_id=msg.command_id, failed=sorted(conflict.failed))
+            return "ignored"
+        break
+    for notice in notices:
+        queue_notice(notice, services)
     logger.info("contract active", contract_id=command.contract_id, node_id=msg.node_id)
     return "applied"
 

@@ -36,6 +36,12 @@ def accept_renewal(contract_id: str, services: Services, *, terms_version: str, 
         renewal = store.get_contract(contract.renewal_contract_id)
         order = store.get_order(renewal.order_id)
         return order_view(order, store.get_invoice(order.invoice_id)), False
+    from .billing_cycle import unpaid_past_due
+    in_default = unpaid_past_due(contract_id, services, paris_date(now))
+    if in_default is not None:  # R26: the provider may refuse a renewal from a customer in default
+        raise RuleViolationError(f"invoice {in_default.number} is unpaid since its due date {in_default.due_date}: "
+                                 "no renewal while it is", code="customer_in_default",
+                                 fields={"invoice": in_default.number})
     if contract.status != ContractState.ACTIVE.value:
         raise RuleViolationError(f"contract {contract_id} is {contract.status}: only an active contract is renewed",
                                  code="not_renewable")

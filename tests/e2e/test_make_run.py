@@ -23,9 +23,10 @@ def alive(pid: int) -> bool:
 
 
 def test_devstack_prints_its_urls_and_ctrl_c_stops_every_process(tmp_path):
-    api_port, node_port = free_port(), free_port()
+    api_port, node_port, ftp_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update({"API_PORT": str(api_port), "NODE_HTTP_PORT": str(node_port), "DEVSTACK_DIR": str(tmp_path),
+    env.update({"API_PORT": str(api_port), "NODE_HTTP_PORT": str(node_port), "NODE_FTP_PORT": str(ftp_port),
+                "DEVSTACK_DIR": str(tmp_path),
                 "OPERATOR_API_KEY": "op_test_key", "PYTHONUNBUFFERED": "1"})
     proc = subprocess.Popen([sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -38,6 +39,7 @@ def test_devstack_prints_its_urls_and_ctrl_c_stops_every_process(tmp_path):
                 break
             banner += line
         assert f"http://127.0.0.1:{api_port}" in banner and f"http://127.0.0.1:{node_port}" in banner
+        assert f"ftp://127.0.0.1:{ftp_port}" in banner  # R28: the node's FTP server
         assert "op_test_key" in banner and "moto server started here" in banner
         pids = [int(p) for p in re.findall(r"=(\d+)", banner.split("processes", 1)[1].splitlines()[0])]
         assert len(pids) == 4 and all(alive(p) for p in pids)

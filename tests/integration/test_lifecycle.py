@@ -59,7 +59,8 @@ def test_R17_expiry_notice_is_due_60_days_before_the_end_and_sent_once(client, a
     move_to(clock, "2027-09-28T09:00")
     assert run_timers(client, aws, services) == ["expiry_notice"]
     assert run_timers(client, aws, services) == []  # the daily job running twice sends nothing more
-    assert notices(services, active["contract_id"]) == ["expiry_notice", "invoice_issued", "payment_received"]
+    assert notices(services, active["contract_id"]) == ["expiry_notice", "invoice_issued", "payment_received",
+                                                        "space_ready"]
 
 
 def test_R19_R20_unrenewed_contract_is_suspended_at_the_end_then_warned_then_deleted(client, aws, active, services,
@@ -90,7 +91,7 @@ def test_R19_R20_unrenewed_contract_is_suspended_at_the_end_then_warned_then_del
         client.lambda_.invoke("on_node_result", sqs_lambda_event([confirmed.model_dump_json()]))
     assert services.store.get_contract(contract_id).status == "data_deleted"
     assert notices(services, contract_id) == ["contract_suspended", "data_deleted", "deletion_warning",
-                                              "invoice_issued", "payment_received"]
+                                              "invoice_issued", "payment_received", "space_ready"]
     contract = services.store.get_contract(contract_id)
     actions = [e["action"] for e in services.store.evidence_for(contract.customer_id, contract_id=contract_id)]
     assert actions.count("contract.expired") == 1 and actions.count("contract.data_deleted") == 1

@@ -24,6 +24,11 @@ SAMPLES: dict[str, dict] = {
                             "due_date": "2026-12-01", "since": "2026-12-01", "suspension_on": "2026-12-08"},
     "contract_suspended": {"domain": "acme-test.fr", "reason": "contract_ended", "since": "2027-11-27",
                            "deletion_on": "2027-12-27"},
+    "contract_terminated": {"domain": "acme-test.fr", "invoice_number": "F-000042", "amount_due_cents": 719,
+                            "suspended_since": "2027-02-04", "terminated_on": "2027-03-06",
+                            "termination_invoice_number": "F-000043", "termination_fee_cents": 5000,
+                            "remaining_instalments": 9, "termination_total_cents": 12470,
+                            "deletion_on": "2027-04-05"},
     "deletion_warning": {"domain": "acme-test.fr", "deletion_on": "2027-12-27"},
     "data_deleted": {"domain": "acme-test.fr", "deleted_at": "2027-12-27T08:00:00.000+00:00"},
     "invoice_issued": {"invoice_number": "F-000042", "issue_date": "2026-11-27", "due_date": "2026-12-01",
@@ -35,6 +40,10 @@ SAMPLES: dict[str, dict] = {
                              "refund_cents": 6186, "kept_domain_fees_cents": 1000},
     "order_cancelled": {"domain": "acme-test.fr", "order_id": "ord_1", "reason": "initial_unavailability",
                         "credit_note_number": "F-000043", "credit_cents": 7186},
+    "space_ready": {"domain": "acme-test.fr", "site_url": "http://acme-test.fr/", "ftp_host": "ftp.acme-test.fr",
+                    "ftp_login": "acme-test.fr", "ftp_password": "k3v7q2mxa4b5c6d7e2fg", "consumer": True},
+    "order_irregular": {"domain": "acme-test.fr", "order_id": "ord_1",
+                        "reason": "Le numéro SIREN ne correspond pas à la raison sociale."},
 }
 
 
@@ -97,7 +106,8 @@ def test_R54_every_template_file_is_a_version_of_a_known_template():
         match = re.fullmatch(r"([a-z_]+)\.v([1-9][0-9]*)\.txt\.j2", path.name)
         assert match, f"{path.name}: templates are <name>.v<version>.txt.j2"
         name, version = match.group(1), int(match.group(2))
-        assert name in CURRENT_VERSIONS and version <= CURRENT_VERSIONS[name], path.name
+        known = {**notice_templates.DOCUMENT_VERSIONS, **CURRENT_VERSIONS}  # notices and documents (R13)
+        assert name in known and version <= known[name], path.name
 
 
 @pytest.mark.parametrize("template", sorted(SAMPLES))
@@ -232,3 +242,13 @@ def test_R54_the_stack_accepts_only_a_sender_of_the_domain_the_policies_may_send
     assert parameter["Default"] == "noreply@soho.example"
     assert pattern.match("factures@soho.example") and not pattern.match("factures@example.fr")
     assert not pattern.match("x@evil-soho.example") and not pattern.match("x@soho-example")
+
+
+@pytest.mark.parametrize("consumer", [True, False])
+def test_R28_R13_space_ready_notice_gives_the_site_and_ftp_access_and_warns_consumers(consumer):
+    rendered = render_notice(notice("space_ready", {**SAMPLES["space_ready"], "consumer": consumer}))
+    assert rendered.subject == "Votre hébergement acme-test.fr est prêt"
+    body = rendered.body
+    assert "http://acme-test.fr/" in body
+    assert "- serveur : ftp.acme-test.fr\n- identifiant : acme-test.fr\n- mot de passe : k3v7q2mxa4b5c6d7e2fg\n" in body
+    assert ("droit de rétractation prend fin" in body) is consumer

@@ -194,12 +194,23 @@ def test_R09_option_listed_twice_is_refused_as_malformed():
     refused(order(options=("antivirus", "antispam", "antivirus")), InvalidInputError, "duplicate_option")
 
 
-def test_R09_monthly_billing_is_not_offered_yet():
-    refused(order(billing_period="monthly"), RuleViolationError, "billing_period_not_supported")
+def test_R21_billing_is_yearly_or_monthly_and_nothing_else():
+    refused(order(billing_period="weekly"), RuleViolationError, "billing_period_not_supported")
 
 
-def test_R09_bank_transfer_is_not_offered_yet():
-    refused(order(payment_method="bank_transfer"), RuleViolationError, "payment_method_not_supported")
+def test_R21_R16_a_monthly_order_invoices_month_1_in_advance_for_a_12_month_contract():
+    verified = verify(order(billing_period="monthly"))
+    assert verified.billing_period == "monthly"
+    assert (verified.starts_on, verified.ends_on) == (TODAY, date(2027, 11, 27))
+    assert [(line.code, line.unit_cents) for line in verified.invoice.lines] == [("plan:soho-start", 499),
+                                                                                ("option:antivirus", 100)]
+    assert (verified.invoice.subtotal_cents, verified.invoice.vat_cents, verified.invoice.total_cents) == (599, 120, 719)
+
+
+def test_R21_bank_transfer_is_a_payment_method_and_is_kept_on_the_verified_order():
+    verified = verify(order(payment_method="bank_transfer"))
+    assert verified.payment_method == "bank_transfer"
+    assert verify(order()).payment_method == "card"
 
 
 def test_R09_domain_transfer_in_is_not_offered_yet():

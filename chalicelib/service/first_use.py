@@ -1,0 +1,47 @@
+"""R32: the first use of a hosting space, reported by its node, recorded once on the contract.
+
+The first login, upload or mailbox use ends a consumer's withdrawal right (R13): the withdrawal
+use case reads `contract.first_used_at`. A node reports each kind of first use once per space and
+may deliver a report more than once; only the first report to arrive is recorded, the others
+change nothing.
+"""
+from __future__ import annotations
+
+from ..adapters.dynamo_store import Effect, TransactionConflict
+from ..adapters.models import ContractModel
+from ..bootstrap import Services
+from ..contracts.node_messages import SpaceFirstUsed
+from ..domain.calendar import utc_iso
+from ..domain.evidence import state_change
+from ..observability import logger
+
+
+def on_space_first_used(msg: SpaceFirstUsed, services: Services) -> str:
+    """R32: set `first_used_at` and `first_use` once (conditional write), with an evidence entry
+    (R56). The node knows a space by its original contract id (a renewal keeps the space), so the
+    report names that contract. Returns "applied", or "ignored" for a duplicate or a later report.
+
+    The moment recorded is the node's `used_at` on the business clock: the node reads real time,
+    and local time travel moves the business clock by an offset (`now - wall`, zero on AWS)."""
+    contract = services.store.get_contract(msg.contract_id)
+    if contract is None or contract.first_used_at:
+        return "ignored"
+    now = services.clock.now()
+    used_at = min(msg.used_at + (now - services.clock.wall()), now)
+    first_use = {"usage": msg.usage, "node_id": msg.node_id, "domain": msg.domain,
+                 "node_used_at": utc_iso(msg.used_at), "reported_at": utc_iso(now)}
+    effect = Effect().update(
+        "contract", ContractModel(contract_id=contract.contract_id),
+        [ContractModel.first_used_at.set(utc_iso(used_at)), ContractModel.first_use.set(first_use),
+         ContractModel.updated_at.set(utc_iso(now))],
+        ContractModel.first_used_at.does_not_exist())
+    effect.evidence.append(state_change(
+        contract.customer_id, now, f"node:{msg.node_id}", "contract", contract.contract_id, contract.status,
+        contract.status, action="contract.first_use", correlation_id=msg.correlation_id,
+        contract_id=contract.contract_id, usage=msg.usage, first_used_at=utc_iso(used_at), domain=msg.domain))
+    try:
+        services.store.apply(effect)
+    except TransactionConflict:
+        return "ignored"  # another report was recorded first
+    logger.info("space first used", contract_id=contract.contract_id, usage=msg.usage, node_id=msg.node_id)
+    return "applied"
