@@ -33,7 +33,7 @@ from ..adapters.dynamo_store import Effect, new_id
 from ..adapters.models import ContractModel, InvoiceModel, MetaModel, TimerModel
 from ..bootstrap import Services
 from ..domain.billing import (INSTALMENTS, InvoiceDraft, InvoiceLine, accrued_penalty_cents, days_late,
-                              draft_invoice, instalment_issue_at, instalment_lines, invoice_number,
+                              draft_invoice, instalment_issue_at, instalment_lines,
                               next_sequence_value, overdue_instants, overdue_level, penalty_lines, period_bounds,
                               termination_lines)
 from ..domain.calendar import PARIS, paris_date, utc_iso
@@ -125,16 +125,10 @@ def _issue(effect: Effect, services: Services, draft: InvoiceDraft, contract: Co
     store, prefix = services.store, services.settings.invoice_number_prefix
     last = store.last_invoice_sequence()
     sequence = next_sequence_value(last)
-    invoice = InvoiceModel(
-        invoice_id=new_id("inv"), number=invoice_number(prefix, sequence), sequence=sequence,
-        customer_id=contract.customer_id, order_id=contract.order_id, contract_id=contract.contract_id,
-        status="issued", lines=[{"code": l.code, "description": l.description, "quantity": l.quantity,
-                                 "unit_cents": l.unit_cents, "total_cents": l.total_cents} for l in draft.lines],
-        subtotal_cents=draft.subtotal_cents, vat_rate=str(draft.vat_rate), vat_cents=draft.vat_cents,
-        total_cents=draft.total_cents, currency=draft.currency, issue_date=draft.issue_date.isoformat(),
-        due_date=draft.due_date.isoformat(), late_penalty_rate_percent=str(draft.late_penalty_rate_percent),
-        recovery_indemnity_cents=draft.professional_recovery_indemnity_cents, bill_to=bill_to, purpose=purpose,
-        created_at=utc_iso(now), **fields)
+    from .invoicing import invoice_row
+    invoice = invoice_row(draft, invoice_id=new_id("inv"), sequence=sequence, prefix=prefix,
+                          customer_id=contract.customer_id, order_id=contract.order_id,
+                          contract_id=contract.contract_id, bill_to=bill_to, now=now, purpose=purpose, **fields)
     store.claim_sequence(effect, last, sequence, now)
     effect.save(f"invoice:{purpose}", invoice, InvoiceModel.invoice_id.does_not_exist())
     effect.evidence.append(state_change(
@@ -163,12 +157,9 @@ def _non_payment(contract: ContractModel) -> Optional[HoldLevel]:
 
 
 def bad_payer_keys(email: Optional[str], siren: Optional[str]) -> list[str]:
-    """R25: the rows naming a customer who missed a due date: `bad_payer#email:<email, lower case>`
-    and, for a professional, `bad_payer#siren:<SIREN>` (read at order time)."""
-    keys = [f"bad_payer#email:{email.strip().lower()}"] if email else []
-    if siren:
-        keys.append(f"bad_payer#siren:{''.join(ch for ch in siren if ch.isdigit())}")
-    return keys
+    """R25: the rows naming a customer who missed a due date (read at order time by payers.py)."""
+    from .payers import payer_keys
+    return [f"bad_payer#{key}" for key in payer_keys(email, siren)]
 
 
 def _record_bad_payer(effect: Effect, services: Services, invoice: InvoiceModel, now: datetime) -> None:

@@ -2,8 +2,9 @@
 
 The first login, upload or mailbox use ends a consumer's withdrawal right (R13): the withdrawal
 use case reads `contract.first_used_at`. A node reports each kind of first use once per space and
-may deliver a report more than once; only the first report to arrive is recorded, the others
-change nothing.
+may deliver a report more than once, and reports may arrive in any order: the earliest use is
+what counts, so a report of an earlier use than the one recorded corrects it (with its own
+evidence entry), and any other report changes nothing.
 """
 from __future__ import annotations
 
@@ -24,24 +25,27 @@ def on_space_first_used(msg: SpaceFirstUsed, services: Services) -> str:
     The moment recorded is the node's `used_at` on the business clock: the node reads real time,
     and local time travel moves the business clock by an offset (`now - wall`, zero on AWS)."""
     contract = services.store.get_contract(msg.contract_id)
-    if contract is None or contract.first_used_at:
+    if contract is None:
         return "ignored"
     now = services.clock.now()
     used_at = min(msg.used_at + (now - services.clock.wall()), now)
+    if contract.first_used_at and contract.first_used_at <= utc_iso(used_at):
+        return "ignored"  # a duplicate, or a later use than the one recorded
     first_use = {"usage": msg.usage, "node_id": msg.node_id, "domain": msg.domain,
                  "node_used_at": utc_iso(msg.used_at), "reported_at": utc_iso(now)}
     effect = Effect().update(
         "contract", ContractModel(contract_id=contract.contract_id),
         [ContractModel.first_used_at.set(utc_iso(used_at)), ContractModel.first_use.set(first_use),
          ContractModel.updated_at.set(utc_iso(now))],
-        ContractModel.first_used_at.does_not_exist())
+        ContractModel.first_used_at.does_not_exist() | (ContractModel.first_used_at > utc_iso(used_at)))
     effect.evidence.append(state_change(
         contract.customer_id, now, f"node:{msg.node_id}", "contract", contract.contract_id, contract.status,
-        contract.status, action="contract.first_use", correlation_id=msg.correlation_id,
+        contract.status, action="contract.first_use_corrected" if contract.first_used_at else "contract.first_use",
+        previous_first_used_at=contract.first_used_at, correlation_id=msg.correlation_id,
         contract_id=contract.contract_id, usage=msg.usage, first_used_at=utc_iso(used_at), domain=msg.domain))
     try:
         services.store.apply(effect)
     except TransactionConflict:
-        return "ignored"  # another report was recorded first
+        return "ignored"  # an earlier use was recorded meanwhile
     logger.info("space first used", contract_id=contract.contract_id, usage=msg.usage, node_id=msg.node_id)
     return "applied"

@@ -6,7 +6,7 @@ timer service commits together with the timer's done mark; queue sends run after
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any, Optional
 
 from ..adapters.dynamo_store import Effect, new_id
@@ -16,6 +16,7 @@ from ..contracts.node_messages import node_command_adapter
 from ..domain.calendar import PARIS, utc_iso
 from ..domain.contracts import (IN_FORCE, ContractEvent, ContractState, HoldLevel, HoldReason, apply_hold,
                                 next_state, states_accepting, strongest_hold)
+from ..domain.deadlines import contract_end_at, data_deletion_at, deletion_warning_at, expiry_notice_at
 from ..domain.evidence import state_change
 from .timers import schedule, timer_handler, timer_row
 
@@ -28,14 +29,13 @@ NOTICE_HOUR = time(9, 0)  # notices leave at 09:00 Paris time
 def end_instant(contract: ContractModel) -> datetime:
     """R16: the contract ends at the start (00:00, Paris) of its end date."""
     from datetime import date
-    return datetime.combine(date.fromisoformat(contract.ends_on), time(0, 0), tzinfo=PARIS)
+    return contract_end_at(date.fromisoformat(contract.ends_on))
 
 
 def activation_timers(contract: ContractModel, services: Services, now: datetime) -> list[TimerModel]:
     """R17 + R19: the expiry notice (more than 45 days before the end) and the end itself."""
     end = end_instant(contract)
-    notice_day = end.date() - timedelta(days=services.settings.expiry_notice_days)
-    notice_at = datetime.combine(notice_day, NOTICE_HOUR, tzinfo=PARIS)
+    notice_at = expiry_notice_at(end.date(), services.settings.expiry_notice_days)
     return [timer_row(EXPIRY_NOTICE, contract.contract_id, contract.customer_id, notice_at, now),
             timer_row(CONTRACT_END, contract.contract_id, contract.customer_id, end, now)]
 
@@ -178,8 +178,8 @@ def schedule_retention(effect: Effect, contract: ContractModel, ended_at: dateti
     """R20: a contract that ended (R19) or was terminated (R26) at `ended_at` keeps its data for
     the retention period: the warning, then the deletion, as timers. Returns the deletion instant."""
     s = services.settings
-    deletion_at = ended_at + timedelta(days=s.data_retention_days)
-    warning_at = deletion_at - timedelta(days=s.deletion_warning_days)
+    deletion_at = data_deletion_at(ended_at, s.data_retention_days)
+    warning_at = deletion_warning_at(deletion_at, s.deletion_warning_days)
     schedule(effect, timer_row(DELETION_WARNING, contract.contract_id, contract.customer_id, warning_at, now))
     schedule(effect, timer_row(DATA_DELETION, contract.contract_id, contract.customer_id, deletion_at, now))
     return deletion_at

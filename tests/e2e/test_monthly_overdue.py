@@ -39,8 +39,10 @@ def instalment(api, contract_id: str, n: int) -> dict | None:
 def test_R21_R23_R24_unpaid_month_is_restricted_then_suspended_and_restored_at_once_with_penalties(stack, api):
     email = f"monthly-{stack.resource_prefix}@acme-e2e.fr"
     domain = "e2e-monthly.fr"
+    # Its own SIREN: the missed due date makes this customer a bad payer (R25) for the session's
+    # other professional orders otherwise.
     status, order = api.call("POST", "/orders", professional_order(
-        domain_name=domain, billing_period="monthly", customer={"email": email}))
+        domain_name=domain, billing_period="monthly", customer={"email": email, "siren": "404000002"}))
     assert status == 201, order
     assert order["invoice"]["total_cents"] == 719  # R21: month 1 in advance, (4,99 + 1,00) HT + 20 % VAT
     pay(stack, {**order["invoice"], "contract_id": order["contract_id"]})

@@ -105,6 +105,18 @@ def test_R32_a_duplicate_or_a_later_report_changes_nothing(client, active, servi
     assert len(first_use_evidence(services, active["contract_id"])) == 1
 
 
+def test_R32_reports_arriving_out_of_order_converge_on_the_earliest_use(client, active, services):
+    upload = first_used(active["contract_id"], "ftp_upload", NOW - timedelta(minutes=4))
+    login = first_used(active["contract_id"], "ftp_login", NOW - timedelta(minutes=5))
+    assert results(client, upload) == {"batchItemFailures": []}
+    assert results(client, login, upload) == {"batchItemFailures": []}
+    contract = services.store.get_contract(active["contract_id"])
+    assert (contract.first_used_at, contract.first_use["usage"]) == ("2026-11-27T09:55:00.000+00:00", "ftp_login")
+    evidence = services.store.evidence_for(contract.customer_id, contract_id=active["contract_id"])
+    assert sorted(e["action"] for e in evidence if e["action"].startswith("contract.first_use")) == [
+        "contract.first_use", "contract.first_use_corrected"]
+
+
 def test_R32_a_use_reported_with_a_node_clock_ahead_is_recorded_at_the_report(client, active, services):
     results(client, first_used(active["contract_id"], used_at=NOW + timedelta(minutes=3)))
     assert services.store.get_contract(active["contract_id"]).first_used_at == "2026-11-27T10:00:00.000+00:00"
