@@ -139,7 +139,6 @@ def _apply_purpose_payment(payment: ReceivedPayment, services: Services, invoice
                            contract: ContractModel, correlation_id: Optional[str]) -> str:
     """R21/R33/R24/R26: an invoice other than an order's first one: the invoice is paid and the
     handler registered for its purpose adds its consequences, in one write with the payment."""
-    from ..adapters.notice_store import NOTICE_IS_NEW
     _register_payment_handlers()
     handler = PAYMENT_HANDLERS.get(invoice.purpose)
     if handler is None:
@@ -155,11 +154,29 @@ def _apply_purpose_payment(payment: ReceivedPayment, services: Services, invoice
         extra = handler(effect, payment, invoice, contract, services, now, correlation_id) or {}
     except PaymentNotApplicable as refused:
         return _unapplied(payment, services, invoice, refused.outcome, refused.message)
+    # A contract that moved meanwhile (a hold, a timer) raises: the message is retried on fresh data.
+    outcome = _receipt_and_commit(effect, payment, invoice, contract.contract_id, services, now, correlation_id,
+                                  extra, contract_changed=None)
+    if outcome is not None:
+        return outcome
+    logger.info("invoice paid", payment_id=payment.payment_id, invoice_id=invoice.invoice_id, purpose=invoice.purpose)
+    return "applied"
+
+
+def _receipt_and_commit(effect: Effect, payment: "ReceivedPayment", invoice: InvoiceModel, contract_id: str,
+                        services: Services, now, correlation_id: Optional[str], context: dict,
+                        contract_changed: Optional[str]) -> Optional[str]:
+    """R27 + R54: add the payment receipt to the effect and commit it. Returns None once committed
+    (follow-ups run, receipt queued), or the outcome of a conflict: "duplicate" for a copy of the
+    payment, `duplicate_payment` when another payment paid the invoice first, and when the contract
+    moved meanwhile `contract_not_payable` with the message `contract_changed` (or, with None, the
+    conflict is raised so the queue retries on fresh data)."""
+    from ..adapters.notice_store import NOTICE_IS_NEW
     receipt = new_notice(
         notice_key=f"payment_received#{invoice.invoice_id}", customer_id=invoice.customer_id,
         to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
-        contract_id=contract.contract_id,
-        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now, **extra})
+        contract_id=contract_id,
+        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now, **context})
     effect.save("notice", receipt, NOTICE_IS_NEW)
     try:
         services.store.apply(effect)
@@ -170,12 +187,13 @@ def _apply_purpose_payment(payment: ReceivedPayment, services: Services, invoice
             return _unapplied(payment, services, invoice, "duplicate_payment",
                               f"invoice {invoice.number} was paid by another payment; {payment.reference} "
                               "needs a refund")
-        raise  # the contract moved meanwhile (a hold, a timer): the message is retried on fresh data
+        if contract_changed is None:
+            raise
+        return _unapplied(payment, services, invoice, "contract_not_payable", contract_changed)
     for follow_up in effect.after_commit:
         follow_up()
     queue_notice(receipt, services)
-    logger.info("invoice paid", payment_id=payment.payment_id, invoice_id=invoice.invoice_id, purpose=invoice.purpose)
-    return "applied"
+    return None
 
 
 def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: InvoiceModel, contract: ContractModel,
@@ -346,7 +364,6 @@ def _apply_renewal_payment(payment: "ReceivedPayment", services: Services, invoi
                            correlation_id: Optional[str]) -> str:
     """R18 + R27: a renewal is paid once; it needs no placement and no provisioning (same space)."""
     from ..adapters.dynamo_store import Effect
-    from ..adapters.notice_store import NOTICE_IS_NEW
     from .renewal import renewal_payment_effect
     now = services.clock.now()
     old = services.store.get_contract(renewal.renews_contract_id)
@@ -363,26 +380,12 @@ def _apply_renewal_payment(payment: "ReceivedPayment", services: Services, invoi
                      payment_event_id=payment.payment_id, amount_cents=payment.amount_cents, **common),
         state_change(renewal.customer_id, now, actor, "order", invoice.order_id, "awaiting_payment", "paid", **common)]
     renewal_payment_effect(effect, renewal, old, services, now)
-    receipt = new_notice(
-        notice_key=f"payment_received#{invoice.invoice_id}", customer_id=renewal.customer_id,
-        to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
-        contract_id=renewal.contract_id,
-        context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now,
-                 "service_restored": old.status == ContractState.EXPIRED.value})
-    effect.save("notice", receipt, NOTICE_IS_NEW)
-    try:
-        services.store.apply(effect)
-    except TransactionConflict as conflict:
-        if "payment" in conflict.failed:
-            return "duplicate"
-        if "invoice" in conflict.failed:
-            return _unapplied(payment, services, invoice, "duplicate_payment",
-                              f"invoice {invoice.number} was paid by another event; payment {payment.reference} needs a refund")
-        return _unapplied(payment, services, invoice, "contract_not_payable",
-                          f"renewal {renewal.contract_id} changed meanwhile; payment {payment.reference} needs a decision")
-    for follow_up in effect.after_commit:
-        follow_up()
-    queue_notice(receipt, services)
+    outcome = _receipt_and_commit(
+        effect, payment, invoice, renewal.contract_id, services, now, correlation_id,
+        {"service_restored": old.status == ContractState.EXPIRED.value},
+        contract_changed=f"renewal {renewal.contract_id} changed meanwhile; payment {payment.reference} needs a decision")
+    if outcome is not None:
+        return outcome
     logger.info("renewal paid", event_id=payment.payment_id, contract_id=renewal.contract_id)
     return "applied"
 

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import time
+from datetime import datetime
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -105,3 +106,28 @@ def site(stack: Stack, host: str, path: str = "/") -> tuple[int, str]:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, ""
+
+
+def wait_until(check, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not after {timeout}s")
+
+
+def set_clock(api, moment: datetime) -> None:
+    status, body = api.call("POST", "/dev/clock", {"set": moment.isoformat()}, operator=True)
+    assert status == 200, body
+
+
+def mails(api, to: str) -> list[dict]:
+    status, body = api.call("GET", f"/dev/mail?to={to}", operator=True)
+    assert status == 200, body
+    return body["messages"]
+
+
+def templates(api, to: str) -> list[str]:
+    return sorted(m["template"] for m in mails(api, to))

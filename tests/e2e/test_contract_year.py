@@ -8,33 +8,8 @@ from pathlib import Path
 
 from chalicelib.domain.calendar import PARIS
 from devstack.pay import payment_succeeded_event, post_webhook, sign
-from tests.e2e.conftest import site
+from tests.e2e.conftest import mails, set_clock, site, templates, wait_until  # noqa: F401
 from tests.helpers import professional_order
-
-
-def wait_until(check, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not after {timeout}s")
-
-
-def set_clock(api, moment: datetime) -> None:
-    status, body = api.call("POST", "/dev/clock", {"set": moment.isoformat()}, operator=True)
-    assert status == 200, body
-
-
-def mails(api, to: str) -> list[dict]:
-    status, body = api.call("GET", f"/dev/mail?to={to}", operator=True)
-    assert status == 200, body
-    return body["messages"]
-
-
-def templates(api, to: str) -> list[str]:
-    return sorted(m["template"] for m in mails(api, to))
 
 
 def test_R17_R19_R20_a_year_without_renewal_notice_suspension_warning_deletion(stack, api):

@@ -9,20 +9,10 @@ import re
 import time
 
 from devstack.pay import payment_succeeded_event, post_webhook, sign
-from tests.e2e.conftest import site
+from tests.e2e.conftest import site, wait_until
 from tests.helpers import consumer_order
 
 PAGE = "<!doctype html><html lang=\"fr\"><body><h1>Atelier Dupont, ouvert le samedi</h1></body></html>"
-
-
-def wait_until(check, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not after {timeout}s")
 
 
 def space_ready_mail(api, to: str):

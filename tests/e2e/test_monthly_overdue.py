@@ -15,8 +15,7 @@ from pathlib import Path
 from chalicelib.domain.billing import paris_midnight
 from chalicelib.domain.calendar import add_months, late_penalty_cents
 from devstack.pay import payment_succeeded_event, post_webhook, sign
-from tests.e2e.conftest import site
-from tests.e2e.test_contract_year import mails, set_clock, wait_until
+from tests.e2e.conftest import mails, set_clock, site, wait_until
 from tests.helpers import professional_order
 
 LEAD_DAYS, SUSPEND_DAYS = 10, 7  # the stack runs with the default settings

@@ -8,8 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from chalicelib.domain.calendar import PARIS, next_business_day
 from devstack.pay import charge_refunded_event, intent_id_of, payment_succeeded_event, post_webhook, sign
-from tests.e2e.conftest import site
-from tests.e2e.test_contract_year import mails, set_clock, wait_until
+from tests.e2e.conftest import mails, set_clock, site, wait_until
 from tests.helpers import consumer_order
 
 
