@@ -90,6 +90,7 @@ class ContractModel(Model):
     revision = NumberAttribute(default=0)              # optimistic lock for hold changes (read-modify-write)
     first_used_at = UnicodeAttribute(null=True)        # R32: first login/upload/mailbox use reported by the node
     first_use = JSONAttribute(null=True)               # R32: what the node saw (kind, node, at)
+    first_use_node_at = UnicodeAttribute(null=True)    # R32: the node's own time of it (orders reports)
     ended_reason = UnicodeAttribute(null=True)         # why it ended early: withdrawal (R13), default (R26)...
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

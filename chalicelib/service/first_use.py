@@ -29,15 +29,17 @@ def on_space_first_used(msg: SpaceFirstUsed, services: Services) -> str:
         return "ignored"
     now = services.clock.now()
     used_at = min(msg.used_at + (now - services.clock.wall()), now)
-    if contract.first_used_at and contract.first_used_at <= utc_iso(used_at):
+    node_at = utc_iso(msg.used_at)  # reports are ordered on the node's own clock, not the business one
+    if contract.first_used_at and (contract.first_use_node_at or "") <= node_at:
         return "ignored"  # a duplicate, or a later use than the one recorded
     first_use = {"usage": msg.usage, "node_id": msg.node_id, "domain": msg.domain,
                  "node_used_at": utc_iso(msg.used_at), "reported_at": utc_iso(now)}
     effect = Effect().update(
         "contract", ContractModel(contract_id=contract.contract_id),
         [ContractModel.first_used_at.set(utc_iso(used_at)), ContractModel.first_use.set(first_use),
+         ContractModel.first_use_node_at.set(node_at),
          ContractModel.updated_at.set(utc_iso(now))],
-        ContractModel.first_used_at.does_not_exist() | (ContractModel.first_used_at > utc_iso(used_at)))
+        ContractModel.first_used_at.does_not_exist() | (ContractModel.first_use_node_at > node_at))
     effect.evidence.append(state_change(
         contract.customer_id, now, f"node:{msg.node_id}", "contract", contract.contract_id, contract.status,
         contract.status, action="contract.first_use_corrected" if contract.first_used_at else "contract.first_use",
