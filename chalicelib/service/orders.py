@@ -100,10 +100,16 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
     now = services.clock.now()
     verified = verify_order(order, catalog=services.catalog, now=now, vat_rate=s.vat_rate,
                             late_penalty_rate_percent=s.late_penalty_rate_percent)
-    check_bad_payer(order, verified.customer.siren, services)  # R25
     fingerprint = _fingerprint(order)
     order_id = (f"ord_{uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key).hex[:24]}"
                 if idempotency_key else new_id("ord"))
+    try:
+        check_bad_payer(order, verified.customer.siren, services)  # R25
+    except DomainError:
+        # A retry of an order stored before the customer's default answers what was stored.
+        if idempotency_key and services.store.get_order(order_id) is not None:
+            return _replay(services, order_id, fingerprint), False
+        raise
     ids = {"order_id": order_id, "customer_id": new_id("cus"), "contract_id": new_id("ctr"),
            "invoice_id": new_id("inv")}
     order_token, token_hash = new_order_token()

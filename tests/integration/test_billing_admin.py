@@ -105,6 +105,18 @@ def test_R25_a_customer_in_default_is_refused_unless_paying_upfront_by_transfer(
     assert status == 201, accepted
 
 
+def test_R25_a_retry_of_an_order_stored_before_the_default_returns_that_order(client, aws, services):
+    headers = {**JSON, "Idempotency-Key": "cart-r25-1"}
+    status, first = post(client, "/orders", professional_order(), headers)
+    assert status == 201
+    _mark_bad_payer("email:contact@acme.fr")
+    status, again = post(client, "/orders", professional_order(), headers)
+    assert (status, again["order_id"], again["invoice"]["number"]) == (200, first["order_id"], first["invoice"]["number"])
+    status, refused = post(client, "/orders", professional_order(domain_name="autre-r25.fr"),
+                           {**JSON, "Idempotency-Key": "cart-r25-2"})
+    assert (status, refused["code"]) == (422, "customer_in_default")
+
+
 def test_R25_the_siren_identifies_a_professional_in_default_under_another_email(client, aws, services):
     order = professional_order()
     _mark_bad_payer(f"siren:{order['customer']['siren'].replace(' ', '')}")

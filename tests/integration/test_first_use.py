@@ -117,6 +117,25 @@ def test_R32_reports_arriving_out_of_order_converge_on_the_earliest_use(client, 
         "contract.first_use", "contract.first_use_corrected"]
 
 
+def test_R32_R56_a_report_decided_on_a_stale_read_is_decided_again_so_the_evidence_stays_true(
+        client, active, services, monkeypatch):
+    """Two reports handled at once: the login's handler read the contract before the upload's was
+    recorded. Its write fails and it decides again: one first use, then one correction."""
+    from chalicelib.service.first_use import on_space_first_used
+    stale = services.store.get_contract(active["contract_id"])  # no first use yet
+    assert results(client, first_used(active["contract_id"], "ftp_upload", NOW - timedelta(minutes=4))) == {
+        "batchItemFailures": []}
+    real_get = services.store.get_contract
+    reads = iter([stale])
+    monkeypatch.setattr(services.store, "get_contract", lambda cid: next(reads, None) or real_get(cid))
+    assert on_space_first_used(first_used(active["contract_id"], "ftp_login"), services) == "applied"
+    contract = real_get(active["contract_id"])
+    assert contract.first_use["usage"] == "ftp_login"
+    evidence = services.store.evidence_for(contract.customer_id, contract_id=active["contract_id"])
+    assert sorted(e["action"] for e in evidence if e["action"].startswith("contract.first_use")) == [
+        "contract.first_use", "contract.first_use_corrected"]
+
+
 def test_R32_a_use_reported_with_a_node_clock_ahead_is_recorded_at_the_report(client, active, services):
     results(client, first_used(active["contract_id"], used_at=NOW + timedelta(minutes=3)))
     assert services.store.get_contract(active["contract_id"]).first_used_at == "2026-11-27T10:00:00.000+00:00"
