@@ -212,42 +212,33 @@ class SpaceStore:
         """RestrictSpace, SuspendSpace, UnsuspendSpace (R19, R23, R49): record the space's state and
         reason; files are never touched (R20). The newest command by issued_at wins: an older one
         delivered late (say a suspension after its lifting) is answered but changes nothing."""
-        with self._lock:
-            if done := self._replay(command):
-                return done
-            domain = self._checked_domain(command)
-            meta = self._space_of(command, domain)
-            issued_at = _utc(command.issued_at)
-            if meta is None:
-                note = "already deleted"
-            elif "state_issued_at" in meta and datetime.fromisoformat(meta["state_issued_at"]) > issued_at:
-                note = f"stale: older than the state set at {meta['state_issued_at']}"
-            else:
-                self._write_space(domain, {**meta, "state": STATES[command.type],
-                                           "reason": getattr(command, "reason", None),
-                                           "state_issued_at": issued_at.isoformat(),
-                                           "state_command_id": command.command_id})
-                note = ""
-            return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
+        return self._apply_newest(command, "state", {"state": STATES[command.type],
+                                                     "reason": getattr(command, "reason", None)})
 
     def change(self, command: Any) -> Outcome:
         """ChangeSpace (R33): the space's new quota, mailboxes and databases (absolute values); the
         state, files and FTP account are kept. The newest command by issued_at wins, as for states."""
+        return self._apply_newest(command, "limits", {"quota_mb": command.quota_mb, "mailboxes": command.mailboxes,
+                                                      "mysql_databases": command.mysql_databases})
+
+    def _apply_newest(self, command: Any, aspect: str, values: dict) -> Outcome:
+        """Set one aspect of a space (its state, its limits) from a command, once per command id;
+        an older command for that aspect than the one applied last changes nothing (the space
+        records `<aspect>_issued_at` and `<aspect>_command_id`)."""
         with self._lock:
             if done := self._replay(command):
                 return done
             domain = self._checked_domain(command)
             meta = self._space_of(command, domain)
             issued_at = _utc(command.issued_at)
+            stamp = f"{aspect}_issued_at"
             if meta is None:
                 note = "already deleted"
-            elif "limits_issued_at" in meta and datetime.fromisoformat(meta["limits_issued_at"]) > issued_at:
-                note = f"stale: older than the limits set at {meta['limits_issued_at']}"
+            elif stamp in meta and datetime.fromisoformat(meta[stamp]) > issued_at:
+                note = f"stale: older than the {aspect} set at {meta[stamp]}"
             else:
-                self._write_space(domain, {**meta, "quota_mb": command.quota_mb, "mailboxes": command.mailboxes,
-                                           "mysql_databases": command.mysql_databases,
-                                           "limits_issued_at": issued_at.isoformat(),
-                                           "limits_command_id": command.command_id})
+                self._write_space(domain, {**meta, **values, stamp: issued_at.isoformat(),
+                                           f"{aspect}_command_id": command.command_id})
                 note = ""
             return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, model_validator
 
-from .storefront_v1 import AddressV1, ParentalAuthorisationV1
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from .storefront_v1 import AddressV1, CustomerIdentityV1, ParentalAuthorisationV1, _Strict
 
 
 class BankTransferV1(_Strict):
@@ -51,14 +47,8 @@ class IrregularOrderV1(_Strict):
     reason: str = Field(min_length=3, max_length=500)
 
 
-class CustomerCorrectionV1(_Strict):
+class CustomerCorrectionV1(CustomerIdentityV1):
     """R11 + R02: the corrected customer data agreed with the customer (only what changes)."""
-    legal_name: Optional[str] = Field(default=None, max_length=200)
-    first_name: Optional[str] = Field(default=None, max_length=100)
-    last_name: Optional[str] = Field(default=None, max_length=100)
-    siren: Optional[str] = Field(default=None, max_length=20)
-    siret: Optional[str] = Field(default=None, max_length=20)
-    vat_number: Optional[str] = Field(default=None, max_length=20)
     phone: Optional[str] = Field(default=None, min_length=6, max_length=32, pattern=r"^\+?[0-9 .()-]+$")
     address: Optional[AddressV1] = None
     birth_date: Optional[date] = None

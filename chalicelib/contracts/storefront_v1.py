@@ -25,14 +25,18 @@ class ParentalAuthorisationV1(_Strict):
     document_ref: str = Field(min_length=1, max_length=200)
 
 
-class CustomerV1(_Strict):
-    kind: Literal["professional", "consumer"]
+class CustomerIdentityV1(_Strict):
+    """Who the customer is (R01): a professional's legal name and numbers, a consumer's names."""
     legal_name: Optional[str] = Field(default=None, max_length=200)
     first_name: Optional[str] = Field(default=None, max_length=100)
     last_name: Optional[str] = Field(default=None, max_length=100)
     siren: Optional[str] = Field(default=None, max_length=20)
     siret: Optional[str] = Field(default=None, max_length=20)
     vat_number: Optional[str] = Field(default=None, max_length=20)
+
+
+class CustomerV1(CustomerIdentityV1):
+    kind: Literal["professional", "consumer"]
     email: EmailStr
     phone: str = Field(min_length=6, max_length=32, pattern=r"^\+?[0-9 .()-]+$")
     address: AddressV1

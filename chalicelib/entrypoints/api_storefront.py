@@ -60,10 +60,9 @@ def _customer_order(order_id: str):
     """R13: the order when the request carries its token (`Authorization: Bearer <order_token>`),
     else (None, the 401). An unknown order answers the same 401 as a wrong token."""
     from ..service.orders import order_token_matches
-    from .http import error_response
-    scheme, _, token = (bp.current_request.headers.get("authorization") or "").strip().partition(" ")
+    from .http import bearer_token, error_response
     order = services().store.get_order(order_id)
-    if scheme.lower() != "bearer" or not order_token_matches(order, token.strip()):
+    if not order_token_matches(order, bearer_token(bp.current_request.headers)):
         return None, error_response(401, "invalid_order_token", "this route needs 'Authorization: Bearer "
                                     "<order_token>', the token given when the order was placed",
                                     headers={"WWW-Authenticate": "Bearer"})

@@ -43,11 +43,16 @@ def parse_json_body(raw: bytes) -> Any:
         raise InvalidInputError("the body must be a JSON document", code="malformed_json") from None
 
 
+def bearer_token(headers: Any) -> Optional[str]:
+    """The token of `Authorization: Bearer <token>`, or None."""
+    scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def operator_denied(headers: Any, api_key: str) -> Optional[Response]:
     """None when the request carries `Authorization: Bearer <OPERATOR_API_KEY>`, else a 401."""
-    supplied = (headers.get("authorization") or "").strip()
-    scheme, _, token = supplied.partition(" ")
-    if scheme.lower() == "bearer" and token and hmac.compare_digest(token.strip().encode(), api_key.encode()):
+    token = bearer_token(headers)
+    if token and hmac.compare_digest(token.encode(), api_key.encode()):
         return None
     return error_response(401, "unauthorized", "operator endpoints need 'Authorization: Bearer <operator key>'",
                           headers={"WWW-Authenticate": "Bearer"})

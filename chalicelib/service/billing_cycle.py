@@ -39,7 +39,7 @@ from ..domain.billing import (INSTALMENTS, InvoiceDraft, InvoiceLine, accrued_pe
 from ..domain.calendar import PARIS, paris_date, utc_iso
 from ..domain.contracts import (IN_FORCE, ContractEvent, ContractState, HoldLevel, HoldReason, next_state)
 from ..domain.evidence import state_change
-from .lifecycle import add_notice, schedule_retention, set_hold
+from .lifecycle import add_notice, revision_guard, schedule_retention, set_hold
 from .payments import payment_handler
 from .timers import schedule, timer_handler, timer_row
 
@@ -251,14 +251,12 @@ def on_default_termination(timer: TimerModel, services: Services) -> Optional[Ef
     store, s, now, effect = services.store, services.settings, services.clock.now(), Effect()
     terminated_at = datetime.fromisoformat(timer.due_at).astimezone(PARIS)
     target = next_state(contract.status, ContractEvent.TERMINATED_FOR_DEFAULT)
-    revision = int(contract.revision or 0)
     # On the revision too: a payment that lifted the non-payment hold meanwhile (while another
     # reason keeps the contract suspended) makes this write fail; the retry finds the invoice paid.
-    unchanged = (ContractModel.revision == revision) if revision else (
-        ContractModel.revision.does_not_exist() | (ContractModel.revision == 0))
+    unchanged, next_revision = revision_guard(contract)
     effect.update("contract", ContractModel(contract_id=contract.contract_id),
                   [ContractModel.status.set(target.value), ContractModel.ended_reason.set("default"),
-                   ContractModel.revision.set(revision + 1), ContractModel.updated_at.set(utc_iso(now))],
+                   next_revision, ContractModel.updated_at.set(utc_iso(now))],
                   unchanged & (ContractModel.status == ContractState.SUSPENDED.value))
     effect.evidence.append(state_change(
         contract.customer_id, now, "system", "contract", contract.contract_id, contract.status, target.value,
@@ -307,11 +305,9 @@ def _other_overdue_due_dates(contract: ContractModel, paid_invoice_id: str, serv
 def _touch(effect: Effect, contract: ContractModel, now: datetime) -> None:
     """Move the contract's revision without changing it: concurrent hold changes and the R26
     termination, conditioned on the revision, are then decided on fresh data."""
-    revision = int(contract.revision or 0)
-    unchanged = (ContractModel.revision == revision) if revision else (
-        ContractModel.revision.does_not_exist() | (ContractModel.revision == 0))
+    unchanged, next_revision = revision_guard(contract)
     effect.update("contract", ContractModel(contract_id=contract.contract_id),
-                  [ContractModel.revision.set(revision + 1), ContractModel.updated_at.set(utc_iso(now))],
+                  [next_revision, ContractModel.updated_at.set(utc_iso(now))],
                   unchanged & ContractModel.status.is_in(*_IN_FORCE))
 
 

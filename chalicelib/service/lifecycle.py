@@ -56,6 +56,15 @@ def set_status(effect: Effect, label: str, contract: ContractModel, events: list
     return state
 
 
+def revision_guard(contract: ContractModel) -> tuple[Any, Any]:
+    """Optimistic lock of a read-modify-write on a contract (holds, R26 termination): the write's
+    condition that the revision is still the one read, and the action that moves it on."""
+    revision = int(contract.revision or 0)
+    unchanged = (ContractModel.revision == revision) if revision else (
+        ContractModel.revision.does_not_exist() | (ContractModel.revision == 0))
+    return unchanged, ContractModel.revision.set(revision + 1)
+
+
 def set_hold(effect: Effect, label: str, contract: ContractModel, reason: HoldReason | str,
              level: HoldLevel | str | None, services: Services, now: datetime, actor: str = "system",
              **details: Any) -> ContractState:
@@ -67,12 +76,10 @@ def set_hold(effect: Effect, label: str, contract: ContractModel, reason: HoldRe
     holds = dict(contract.holds or {})
     state, new_holds, event = apply_hold(contract.status, holds, reason, level)
     reason_value = HoldReason(reason).value
-    revision = int(contract.revision or 0)
-    condition = (ContractModel.revision == revision) if revision else (
-        ContractModel.revision.does_not_exist() | (ContractModel.revision == 0))
+    condition, next_revision = revision_guard(contract)
     effect.update(label, ContractModel(contract_id=contract.contract_id),
                   [ContractModel.status.set(state.value), ContractModel.holds.set(new_holds),
-                   ContractModel.revision.set(revision + 1), ContractModel.updated_at.set(utc_iso(now))],
+                   next_revision, ContractModel.updated_at.set(utc_iso(now))],
                   condition & ContractModel.status.is_in(*[st.value for st in IN_FORCE]))
     effect.evidence.append(state_change(
         contract.customer_id, now, actor, "contract", contract.contract_id, contract.status, state.value,

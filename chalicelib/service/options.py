@@ -87,8 +87,10 @@ def order_options(contract_id: str, option_ids: list[str], services: Services, *
                           late_penalty_rate_percent=s.late_penalty_rate_percent,
                           professional=bool(first_invoice.bill_to.get("siren")))
 
+    issued: dict[str, InvoiceModel] = {}  # the invoice of the build that committed
+
     def build(sequence: int) -> Effect:
-        invoice = invoice_row(
+        invoice = issued["invoice"] = invoice_row(
             draft, invoice_id=invoice_id, sequence=sequence, prefix=s.invoice_number_prefix,
             customer_id=contract.customer_id, order_id=contract.order_id, contract_id=contract_id,
             bill_to=first_invoice.bill_to, now=now, purpose=OPTION, period_start=max(today, period_start).isoformat(),
@@ -102,7 +104,6 @@ def order_options(contract_id: str, option_ids: list[str], services: Services, *
         notice = invoice_notice(invoice, now, correlation_id)
         effect.save("notice", notice, _notice_is_new())
         effect.after_commit.append(lambda: queue_notice(notice, services))
-        effect.invoice = invoice  # type: ignore[attr-defined]
         return effect
 
     try:
@@ -113,7 +114,7 @@ def order_options(contract_id: str, option_ids: list[str], services: Services, *
         raise
     for follow_up in effect.after_commit:
         follow_up()
-    return _view(effect.invoice), True  # type: ignore[attr-defined]
+    return _view(issued["invoice"]), True
 
 
 @payment_handler(OPTION)

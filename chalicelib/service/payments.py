@@ -81,13 +81,7 @@ def payment_handler(purpose: str):
 
 def _register_payment_handlers() -> None:
     """Import the modules that register handlers with @payment_handler."""
-    import importlib
-    for module in ("billing_cycle", "options", "withdrawal"):
-        try:
-            importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"{__package__}.{module}":
-                raise
+    from . import billing_cycle, options  # noqa: F401
 
 
 def apply_payment_event(event: StripeEvent, services: Services, correlation_id: Optional[str] = None) -> str:

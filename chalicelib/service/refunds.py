@@ -31,8 +31,8 @@ from ..contracts.payments import Charge, StripeEvent
 from ..domain.calendar import utc_iso
 from ..domain.evidence import state_change
 from ..observability import logger
+from .payments import SUCCEEDED
 
-SUCCEEDED = "payment_intent.succeeded"
 REFUND_DUE = "refund_due"
 ATTEMPTS = 8
 ACTOR = "payment_provider:stripe"
