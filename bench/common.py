@@ -50,6 +50,8 @@ def lambda_like_env(prefix: str, endpoints: Optional[dict[str, str]] = None,
         "AWS_REGION": REGION, "SOHO_RESOURCE_PREFIX": prefix, "SOHO_LOCAL_MODE": "0",
         "PAYMENT_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPERATOR_API_KEY": OPERATOR_KEY,
         "SOHO_FTP_PASSWORD_SECRET": "bench-ftp-password-secret",
+        "SOHO_AUTH_TOKEN_SECRET": "bench-auth-token-secret-of-32-bytes!",
+        "SOHO_NODE_API_SECRET": "bench-node-api-secret",
         "PYTHONDONTWRITEBYTECODE": env.get("PYTHONDONTWRITEBYTECODE", ""),
     })
     env.pop("AWS_PROFILE", None)

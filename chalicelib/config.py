@@ -51,6 +51,21 @@ class Settings:
     seller_siren: str = ""
     seller_vat_number: str = ""
     service_name: str = "soho-backoffice"
+    # R04: customer authentication. Access tokens are HS256 JWTs signed with this secret.
+    auth_token_secret: str = "auth_local_dev_secret_at_least_32_bytes!"
+    access_token_minutes: int = 15
+    session_days: int = 30
+    login_attempts_per_login: int = 5      # per identifier and window; then 429 until the window ends
+    login_attempts_per_address: int = 30   # per client address and window
+    reset_requests_per_login: int = 3      # R04: credential reissues per identifier and window
+    throttle_window_minutes: int = 15
+    node_api_secret: str = "node_local_dev_secret"  # a node's HTTP key is HMAC(secret, node id)
+    # Operator keys with scopes, JSON {"name": {"key_sha256": "<hex>", "scopes": ["billing", ...]}};
+    # OPERATOR_API_KEY is the key named "root" with every scope.
+    operator_keys_json: str = ""
+    verification_deadline_days: int = 15   # R03: documents requested are due this many days later
+    legal_retention_years: int = 10        # R07: invoices and evidence kept (pseudonymised) this long
+    objection_window_months: int = 1       # R55: objection to a change, from the later of effect and notice
 
     def table_name(self, key: str) -> str:
         return f"{self.resource_prefix}-{key}"
@@ -70,7 +85,8 @@ class Settings:
         env = os.environ if env is None else env
         d = cls()
         local_mode = _flag(env.get("SOHO_LOCAL_MODE", "1"))
-        missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY", "SOHO_FTP_PASSWORD_SECRET")
+        missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY", "SOHO_FTP_PASSWORD_SECRET",
+                               "SOHO_AUTH_TOKEN_SECRET", "SOHO_NODE_API_SECRET")
                    if not env.get(k)]
         if not local_mode and missing:
             # The built-in defaults are public development values: never run a real stage on them.
@@ -108,6 +124,20 @@ class Settings:
             seller_phone=env.get("SOHO_SELLER_PHONE", d.seller_phone),
             seller_siren=env.get("SOHO_SELLER_SIREN", d.seller_siren),
             seller_vat_number=env.get("SOHO_SELLER_VAT_NUMBER", d.seller_vat_number),
+            auth_token_secret=env.get("SOHO_AUTH_TOKEN_SECRET", d.auth_token_secret),
+            access_token_minutes=int(env.get("SOHO_ACCESS_TOKEN_MINUTES", d.access_token_minutes)),
+            session_days=int(env.get("SOHO_SESSION_DAYS", d.session_days)),
+            login_attempts_per_login=int(env.get("SOHO_LOGIN_ATTEMPTS_PER_LOGIN", d.login_attempts_per_login)),
+            login_attempts_per_address=int(
+                env.get("SOHO_LOGIN_ATTEMPTS_PER_ADDRESS", d.login_attempts_per_address)),
+            reset_requests_per_login=int(env.get("SOHO_RESET_REQUESTS_PER_LOGIN", d.reset_requests_per_login)),
+            throttle_window_minutes=int(env.get("SOHO_THROTTLE_WINDOW_MINUTES", d.throttle_window_minutes)),
+            node_api_secret=env.get("SOHO_NODE_API_SECRET", d.node_api_secret),
+            operator_keys_json=env.get("SOHO_OPERATOR_KEYS", d.operator_keys_json),
+            verification_deadline_days=int(
+                env.get("SOHO_VERIFICATION_DEADLINE_DAYS", d.verification_deadline_days)),
+            legal_retention_years=int(env.get("SOHO_LEGAL_RETENTION_YEARS", d.legal_retention_years)),
+            objection_window_months=int(env.get("SOHO_OBJECTION_WINDOW_MONTHS", d.objection_window_months)),
         )
 
     def __post_init__(self) -> None:

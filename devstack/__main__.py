@@ -42,6 +42,8 @@ soho-backoffice is running
   logs                {stack.workdir / 'logs'}
   processes           {' '.join(f'{name}={pid}' for name, pid in stack.pids().items())}
   pay an invoice      API_PORT={stack.api_port} .venv/bin/python -m devstack.pay <invoice_id>
+  mails as sent       AWS_ENDPOINT_URL={stack.endpoint} .venv/bin/python -m devstack.mailbox --to <address>
+  API document        {stack.api_url}/openapi.json
 Ctrl-C stops everything.""", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)

@@ -22,7 +22,9 @@ from .stages import API_HANDLER, ROOT, chalice_config, stage_environment
 # without secrets). They never reach a template: the real ones are deploy-time parameters.
 IMPORT_ONLY_SECRETS = {"PAYMENT_WEBHOOK_SECRET": "import-only-placeholder",
                        "OPERATOR_API_KEY": "import-only-placeholder",
-                       "SOHO_FTP_PASSWORD_SECRET": "import-only-placeholder"}
+                       "SOHO_FTP_PASSWORD_SECRET": "import-only-placeholder",
+                       "SOHO_AUTH_TOKEN_SECRET": "import-only-placeholder",
+                       "SOHO_NODE_API_SECRET": "import-only-placeholder"}
 DEFAULT_REGION = "eu-west-3"
 
 

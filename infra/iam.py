@@ -52,13 +52,25 @@ ACCESS: dict[str, dict[str, Any]] = {
             "alerts": ["Query", "PutItem"],                     # GET /admin/alerts; a transfer that pays nothing
             "notices": ["PutItem"],                             # R54: the invoice notice of an order
             "timers": ["PutItem", "UpdateItem", "GetItem"],     # R14 order expiry; /dev/clock sweeps; R33 instalments
+            "accounts": ["PutItem", "GetItem", "UpdateItem"],   # R04: login made with the order; sign-in; revocation
+            "sessions": ["PutItem", "GetItem"],                 # R04: a sign-in's session; refresh
+            "throttles": ["GetItem", "UpdateItem"],             # R04: login and reset rate limits
+            "plan_changes": ["PutItem", "GetItem", "UpdateItem"],  # R55: a change announced, then marked told
+            "change_notices": ["PutItem", "Query", "UpdateItem"],  # R55: each contract told; its objection
         },
         # GET /dev/mail (local mode): the notices sent to an address, from the `recipient` index.
         # The admin contract view lists a contract's invoices; R26: a renewal checks them for a default.
         "indexes": {"timers": {"due": ["Query"]}, "notices": {"recipient": ["Query"], "customer": ["Query"]},
-                    "invoices": {"contract": ["Query"]}},
+                    "invoices": {"contract": ["Query"], "customer": ["Query"]},
+                    # R04/R06: the customer area lists a customer's own objects through these
+                    "contracts": {"customer": ["Query"], "plan": ["Query"]},  # R55: who a plan change affects
+                    "domains": {"customer": ["Query"]},
+                    "orders": {"customer": ["Query"]}, "payments": {"reference": ["Query"]},  # R07 export/erasure
+                    "accounts": {"customer": ["Query"]},
+                    "change_notices": {"customer": ["Query"]}},  # R55: a customer's changes, its objections
         # POST /webhooks/payments enqueues the verified event; GET /health resolves the queue URL.
         "queues": {"payment-events": ["GetQueueUrl", "SendMessage"], "timers": ["GetQueueUrl", "SendMessage"],
+                   "privacy-erasures": ["GetQueueUrl", "SendMessage"],   # R07: an accepted erasure request
                    "notices": ["GetQueueUrl", "SendMessage"]},          # R54: the invoice, queued after the order
         "node_command_queues": ["SendMessage"],                 # retry-provisioning dispatches the command
     },
@@ -78,6 +90,8 @@ ACCESS: dict[str, dict[str, Any]] = {
             "timers": ["PutItem", "UpdateItem"],                # R18: its deadlines; the old deletion cancelled
             "alerts": ["PutItem", "DeleteItem"],                # R13: a refund made closes its refund_due alert
             "evidence": ["PutItem"],
+            "customers": ["GetItem"],                           # R04: conclusion sends the login's credentials
+            "accounts": ["GetItem"],
         },
         # R23: paying an instalment lifts the hold unless another of the contract's is still overdue.
         # R27: a charge.refunded finds its payment by PaymentIntent id.
@@ -133,20 +147,38 @@ ACCESS: dict[str, dict[str, Any]] = {
             "invoices": ["GetItem", "PutItem", "UpdateItem"],  # R14 + R22: its invoice gets a credit note
             "meta": ["GetItem", "UpdateItem", "PutItem"],      # R22: numbers; R25: bad payer rows (R23)
             "domains": ["DeleteItem", "UpdateItem"],           # R14: released; R18: handed to the renewal
-            "customers": ["GetItem"],                          # the notice's recipient
+            "customers": ["GetItem", "UpdateItem"],            # the notice's recipient; R03 deadline missed
             "nodes": ["GetItem"],                              # the node's command queue
             "node_commands": ["PutItem"],                      # outbox row of a suspend/delete command
             "notices": ["PutItem"],                            # R54: stored with the effect, queued after it
             "alerts": ["PutItem"],
             "evidence": ["PutItem"],
         },
+        "indexes": {"contracts": {"customer": ["Query"]}},       # R03: the contracts an unverified identity suspends
         "queues": {"notices": ["GetQueueUrl", "SendMessage"]},
         "node_command_queues": ["SendMessage"],
     },
     # R54: send a queued notice once: read it, claim it, send it through SES as the stage's
     # sender, record `sent` or `failed`.
+    # R07: pseudonymise an erased customer's records. The only function that may rewrite the
+    # evidence log (R56), and only for this: legal records are kept, pseudonymised.
+    "on_erasure_request": {
+        "tables": {
+            "customers": ["GetItem", "UpdateItem"],
+            "accounts": ["PutItem", "DeleteItem", "UpdateItem"],  # an erased login is re-keyed under its pseudonym
+            "orders": ["UpdateItem"], "contracts": ["GetItem", "UpdateItem"], "invoices": ["GetItem", "UpdateItem"],
+            "domains": ["UpdateItem"], "notices": ["UpdateItem"], "payments": ["GetItem"], "meta": ["GetItem"],
+            "alerts": ["Query"],
+            "evidence": ["Query", "UpdateItem", "PutItem"],
+        },
+        "indexes": {"orders": {"customer": ["Query"]}, "contracts": {"customer": ["Query"]},
+                    "invoices": {"customer": ["Query"]}, "domains": {"customer": ["Query"]},
+                    "accounts": {"customer": ["Query"]}, "notices": {"customer": ["Query"]},
+                    "payments": {"reference": ["Query"]}},
+    },
     "on_notice": {
-        "tables": {"notices": ["GetItem", "UpdateItem"]},
+        "tables": {"notices": ["GetItem", "UpdateItem"],
+                   "accounts": ["UpdateItem"]},   # R04: a credentials notice stores its password's hash at delivery
         "ses": ["SendEmail"],
     },
 }

@@ -33,7 +33,8 @@ REPORT_BATCH_ITEM_FAILURES = ["ReportBatchItemFailures"]
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653]
 SECRET_PARAMETERS = {"PAYMENT_WEBHOOK_SECRET": "PaymentWebhookSecret", "OPERATOR_API_KEY": "OperatorApiKey",
-                     "SOHO_FTP_PASSWORD_SECRET": "FtpPasswordSecret"}
+                     "SOHO_FTP_PASSWORD_SECRET": "FtpPasswordSecret", "SOHO_AUTH_TOKEN_SECRET": "AuthTokenSecret",
+                     "SOHO_NODE_API_SECRET": "NodeApiSecret"}
 SENDER_PARAMETER = "SenderEmailAddress"
 ALARM_TOPIC = "AlarmTopic"
 
@@ -126,6 +127,12 @@ def _parameters(sender_email: Optional[str] = None) -> dict[str, Any]:
         "FtpPasswordSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
                               "Description": "Secret the spaces' FTP passwords are derived from (R28), at least "
                                              "32 characters; changing it changes every password"},
+        "AuthTokenSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
+                            "Description": "HS256 key of the customers' access tokens (R04), at least 32 "
+                                           "characters; changing it ends every session"},
+        "NodeApiSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
+                          "Description": "Secret the hosting nodes' HTTP keys are derived from, at least "
+                                        "32 characters"},
         SENDER_PARAMETER: sender_parameter(sender_email),
         "AlarmEmail": {"Type": "String", "Default": "",
                        "Description": "Address subscribed to the dead-letter alarms (empty: no subscription)"},

@@ -42,3 +42,37 @@ def merge(base: dict, changes: dict) -> dict:
 
 def as_json(document: Any) -> str:
     return json.dumps(document)
+
+
+TEST_PASSWORD = "correct-horse-battery-42"
+
+
+def give_password(customer_id: str, *, role: str = "subscriber", contract_ids: tuple[str, ...] = (),
+                  email: str = "beneficiary@example.fr", password: str = TEST_PASSWORD) -> str:
+    """Integration tier (moto): give a customer's login a known password without going through the
+    credentials mail, and return the login. role="subscriber" uses the login made with the order;
+    role="beneficiary" creates a beneficiary login on `contract_ids` (R06)."""
+    from argon2 import PasswordHasher
+
+    from chalicelib.adapters.models import AccountModel, CustomerModel
+    from chalicelib.domain.accounts import new_login
+    from chalicelib.domain.credentials import ARGON2_PARAMETERS
+    hashed = PasswordHasher(**ARGON2_PARAMETERS).hash(password)
+    if role == "subscriber":
+        login = CustomerModel.get(customer_id).login
+        AccountModel(login=login).update(actions=[AccountModel.password_hash.set(hashed),
+                                                  AccountModel.status.set("active")])
+        return login
+    login = new_login()
+    AccountModel(login=login, account_id=f"acc_{login}", customer_id=customer_id, role=role, email=email,
+                 contract_ids=list(contract_ids), password_hash=hashed, status="active", epoch=0,
+                 created_at="2026-11-27T10:00:00Z").save()
+    return login
+
+
+def login_headers(client: Any, login: str, password: str = TEST_PASSWORD) -> dict[str, str]:
+    """POST /auth/login through a chalice test client; the Authorization header of the session."""
+    answer = client.http.post("/auth/login", body=json.dumps({"login": login, "password": password}),
+                              headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.body
+    return {"Authorization": f"Bearer {json.loads(answer.body)['access_token']}"}

@@ -164,9 +164,10 @@ class DynamoStore:
     def insert_order(self, *, customer: CustomerModel, order: OrderModel, contract: ContractModel,
                      invoice: InvoiceModel, domain: DomainModel, last_sequence: Optional[int],
                      evidence: Sequence[EvidenceEntry], now: datetime, timers: Sequence[TimerModel] = (),
-                     notices: Sequence[Any] = ()) -> None:
+                     notices: Sequence[Any] = (), account: Any = None) -> None:
         """One transaction: customer, order with acceptance, contract, invoice and its number,
-        domain claim (R34), the order's deadlines, its notices (R54) and evidence (R56)."""
+        domain claim (R34), the order's deadlines, its notices (R54), the customer's login (R04)
+        and evidence (R56)."""
         tx = self._tx()
         self._stage_notices(tx, notices)
         for timer in timers:
@@ -177,6 +178,8 @@ class DynamoStore:
         tx.save("contract", contract, condition=ContractModel.contract_id.does_not_exist())
         tx.save("invoice", invoice, condition=InvoiceModel.invoice_id.does_not_exist())
         tx.save("domain", domain, condition=DomainModel.domain_name.does_not_exist())
+        if account is not None:
+            tx.save("account", account, condition=type(account).login.does_not_exist())
         self._append_evidence(tx, evidence)
         tx.commit()
 

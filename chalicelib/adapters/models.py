@@ -31,6 +31,12 @@ class CustomerModel(Model):
     birth_date = UnicodeAttribute(null=True)
     parental_authorisation_ref = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    login = UnicodeAttribute(null=True)                 # R04: the subscriber's login identifier (accounts)
+    reference_consent = BooleanAttribute(null=True)     # R08: may be cited as a commercial reference
+    reference_consent_at = UnicodeAttribute(null=True)
+    verification = JSONAttribute(null=True)             # R03: the open documents request, if any
+    erased_at = UnicodeAttribute(null=True)             # R07: personal fields pseudonymised at this time
+    updated_at = UnicodeAttribute(null=True)
 
 
 class AcceptanceAttribute(MapAttribute):
@@ -38,6 +44,15 @@ class AcceptanceAttribute(MapAttribute):
     accepted_at = UnicodeAttribute()
     client_ip = UnicodeAttribute()
     user_agent = UnicodeAttribute()
+
+
+class CustomerOrdersIndex(GlobalSecondaryIndex):
+    """A customer's orders, oldest first (R07 export; the customer's own views)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 class OrderModel(Model):
@@ -60,7 +75,26 @@ class OrderModel(Model):
     # customer's access to its order (pre-contract information, withdrawal) until customer accounts.
     access_token_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    by_customer = CustomerOrdersIndex()
     updated_at = UnicodeAttribute()
+
+
+class CustomerContractsIndex(GlobalSecondaryIndex):
+    """A customer's contracts, oldest first (R07 export; the customer's own views)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContractPlanIndex(GlobalSecondaryIndex):
+    """R55: the contracts of a plan, oldest first (who a change of that plan affects); never a scan."""
+    class Meta:
+        index_name = "plan"
+        projection = AllProjection()
+    plan = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 class ContractModel(Model):
@@ -93,6 +127,9 @@ class ContractModel(Model):
     first_use_node_at = UnicodeAttribute(null=True)    # R32: the node's own time of it (orders reports)
     ended_reason = UnicodeAttribute(null=True)         # why it ended early: withdrawal (R13), default (R26)...
     created_at = UnicodeAttribute()
+    by_customer = CustomerContractsIndex()
+    by_plan = ContractPlanIndex()                      # R55: the contracts a plan change affects
+    renewal_refused = UnicodeAttribute(null=True)      # R55: an operator refused the next renewal (the change objected to)
     updated_at = UnicodeAttribute()
 
 
@@ -103,6 +140,15 @@ class ContractInvoicesIndex(GlobalSecondaryIndex):
         index_name = "contract"
         projection = AllProjection()
     contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class CustomerInvoicesIndex(GlobalSecondaryIndex):
+    """A customer's invoices and credit notes, oldest first (R07 export; the customer's own views)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -142,7 +188,17 @@ class InvoiceModel(Model):
     refunded_cents = NumberAttribute(default=0)       # refunds recorded against its payment
     details = JSONAttribute(null=True)                # purpose-specific data (e.g. R33 options to add)
     created_at = UnicodeAttribute()
+    by_customer = CustomerInvoicesIndex()
     by_contract = ContractInvoicesIndex()
+
+
+class CustomerDomainsIndex(GlobalSecondaryIndex):
+    """A customer's domains, oldest first (R07 export; the customer's own views)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 class DomainModel(Model):
@@ -154,6 +210,7 @@ class DomainModel(Model):
     registry = UnicodeAttribute()
     action = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    by_customer = CustomerDomainsIndex()
     # R13: when the registry accepted the registration: its fees are spent (kept on a withdrawal)
     fees_spent_at = UnicodeAttribute(null=True)
 
@@ -345,5 +402,108 @@ class NoticeModel(Model):
     unsent_notices = UnsentNoticesIndex()
 
 
+class CustomerAccountsIndex(GlobalSecondaryIndex):
+    """R04/R06: the accounts of a customer (its subscriber and its beneficiaries)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AccountModel(Model):
+    """R04/R06: a login of a customer's account area. `role` is `subscriber` (administers) or
+    `beneficiary` (uses the named contracts, administers nothing). Only the argon2id hash of the
+    password is stored. `epoch` is in every access token: raising it revokes every session and
+    token of the account at once (logout, password change, credentials lost or stolen)."""
+    Meta = _meta("accounts")
+    login = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    email = UnicodeAttribute()                         # where this login's credentials go (R04)
+    name = UnicodeAttribute(null=True)
+    contract_ids = ListAttribute(of=UnicodeAttribute, default=list)  # R06: a beneficiary's contracts
+    password_hash = UnicodeAttribute(null=True)
+    pending_password_hash = UnicodeAttribute(null=True)  # R04: reissued, valid next to the old one until used
+    epoch = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="active")        # active | closed
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    password_changed_at = UnicodeAttribute(null=True)
+    by_customer = CustomerAccountsIndex()
+
+
+class SessionModel(Model):
+    """R04: a login session. Its refresh token is stored as a SHA-256 only; the session is valid
+    while its `epoch` equals the account's and it is neither expired nor ended."""
+    Meta = _meta("sessions")
+    session_id = UnicodeAttribute(hash_key=True)
+    login = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    epoch = NumberAttribute()
+    refresh_token_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    expires_epoch = NumberAttribute()                  # DynamoDB TTL
+    ended_at = UnicodeAttribute(null=True)
+    client_ip = UnicodeAttribute(null=True)
+
+
+class ThrottleModel(Model):
+    """A fixed-window counter (login, reset and intake rate limits): `throttle_key` names what is
+    counted and the window, e.g. `login#id#<login>#<window start>`; DynamoDB expires it."""
+    Meta = _meta("throttles")
+    throttle_key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_epoch = NumberAttribute()
+
+
+class PlanChangeModel(Model):
+    """R55: a change of a plan announced by an operator (21.2). `change_id` is derived from what
+    the change says, so announcing the same change again resumes telling its customers."""
+    Meta = _meta("plan_changes")
+    change_id = UnicodeAttribute(hash_key=True)
+    plan = UnicodeAttribute()
+    description = UnicodeAttribute()
+    effective_on = UnicodeAttribute()                  # Paris date
+    removes_essential_function = BooleanAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    affected_contracts = NumberAttribute(default=0)
+    notified_at = UnicodeAttribute(null=True)          # every affected customer was told
+
+
+class CustomerChangeNoticesIndex(GlobalSecondaryIndex):
+    """R55: the plan changes a customer was told about, oldest first."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ChangeNoticeModel(Model):
+    """R55: one affected contract of a plan change: when its customer was told, until when it may
+    object (one month after the later of the effective date and that day), and its objection."""
+    Meta = _meta("change_notices")
+    change_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute(range_key=True)
+    customer_id = UnicodeAttribute()
+    domain_name = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    description = UnicodeAttribute()
+    effective_on = UnicodeAttribute()                  # Paris date
+    notified_at = UnicodeAttribute()
+    objection_deadline = UnicodeAttribute()            # Paris date, the last day an objection is accepted
+    notice_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    objected_at = UnicodeAttribute(null=True)
+    objected_by = UnicodeAttribute(null=True)
+    objection_reason = UnicodeAttribute(null=True)
+    by_customer = CustomerChangeNoticesIndex()
+
+
 ALL_MODELS = (CustomerModel, OrderModel, ContractModel, InvoiceModel, DomainModel, PaymentModel,
-              NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel, TimerModel, NoticeModel)
+              NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel, TimerModel, NoticeModel,
+              AccountModel, SessionModel, ThrottleModel, PlanChangeModel, ChangeNoticeModel)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
+from typing import Literal, Optional
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import ConfigDict, EmailStr, Field, StrictBool, model_validator
 
 from .storefront_v1 import AddressV1, CustomerIdentityV1, ParentalAuthorisationV1, _Strict
 
@@ -58,3 +58,36 @@ class CustomerCorrectionV1(CustomerIdentityV1):
 class RegularisationV1(_Strict):
     customer: CustomerCorrectionV1
     note: str = Field(min_length=3, max_length=500, description="how it was agreed with the customer")
+
+
+class RenewalTermsV1(_Strict):
+    """The terms the customer accepted for the renewal (R18): their version, and `accepted: true`."""
+    version: str = Field(min_length=1, max_length=40, description="version of the terms in force, e.g. 2026-09")
+    accepted: StrictBool = Field(description="must be true (422 terms_not_accepted otherwise)")
+
+
+class RenewalAcceptanceV1(_Strict):
+    """R18: the customer's acceptance of the renewal offer, as received by an operator."""
+    terms: RenewalTermsV1
+    channel: Literal["email", "phone", "web", "post"] = Field(description="how the acceptance reached the operator")
+
+
+class ClockMoveV1(_Strict):
+    """Local mode only: move the business clock forward by an ISO 8601 duration ("advance": "P30D") or to
+    an instant with its offset ("set": "2027-01-01T00:00:00+01:00"); exactly one of the two."""
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["advance"]}, {"required": ["set"]}]})
+
+    advance: Optional[str] = Field(default=None, min_length=1, max_length=64, description="ISO 8601 duration",
+                                   examples=["P30D"])
+    set: Optional[str] = Field(default=None, min_length=1, max_length=64,
+                               description="ISO 8601 instant with its offset", examples=["2027-01-01T00:00:00+01:00"])
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ClockMoveV1":
+        if (self.advance is None) == (self.set is None):
+            raise ValueError("send exactly one of 'advance' or 'set'")
+        return self
+
+    def as_move(self) -> dict[str, str]:
+        """The move as devclock.move_clock takes it: {"advance": ...} or {"set": ...}."""
+        return self.model_dump(exclude_none=True)

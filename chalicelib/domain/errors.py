@@ -51,3 +51,22 @@ class IllegalTransitionError(DomainError):
 class NoCapacityError(DomainError):
     """R31: no hosting node can take the space."""
     code = "no_node_capacity"
+
+
+class AuthenticationError(DomainError):
+    """R04: the credentials given do not open a session (same answer whatever was wrong)."""
+    code = "invalid_credentials"
+
+
+class TooManyRequestsError(DomainError):
+    """A rate limit (login, credential reissue, public intake) is reached; `retry_after` seconds."""
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ForbiddenError(DomainError):
+    """An authenticated caller asks for something its role does not allow (R06)."""
+    code = "forbidden"

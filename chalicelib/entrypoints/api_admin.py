@@ -8,25 +8,29 @@ from chalice import Blueprint
 
 from ..bootstrap import Services, services
 from ..domain.errors import DomainError
-from .http import domain_error_response, error_response, json_response, operator_denied
+from .http import domain_error_response, error_response, json_response
 
 bp = Blueprint(__name__)
 
 
 def operator_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse anything but `Authorization: Bearer <OPERATOR_API_KEY>`; map domain errors to 4xx.
-    The view gets the services first, then the URI parameters."""
+    """An operator view: the middleware already checked the operator key and its scope (the route's
+    Access in routes.py); this maps domain errors to 4xx. The view gets the services first, then
+    the URI parameters; `operator_name()` names the key for the evidence log (R56)."""
     @functools.wraps(view)
     def guarded(**params: str) -> Any:
         svc = services()
-        denied = operator_denied(bp.current_request.headers, svc.settings.operator_api_key)
-        if denied:
-            return denied
         try:
             return view(svc, **params)
         except DomainError as exc:
             return domain_error_response(exc)
     return guarded
+
+
+def operator_name() -> str:
+    """The acting operator key's name ("root" for OPERATOR_API_KEY), as the evidence log records it."""
+    from .auth import current_principal
+    return current_principal(bp.current_request).name or "unknown"
 
 
 def _found(view: Any, code: str, what: str) -> Any:
@@ -47,32 +51,36 @@ def retry_provisioning(svc: Services, contract_id: str):
     """R30: send a failed provisioning again (contract `provisioning_failed` -> `provisioning`)."""
     from ..observability import logger
     from ..service.provisioning import retry_provisioning as retry
-    return json_response(retry(contract_id, svc, operator="api-key", correlation_id=logger.get_correlation_id()), 202)
+    return json_response(retry(contract_id, svc, operator=operator_name(), correlation_id=logger.get_correlation_id()), 202)
 
 
 @bp.route("/admin/contracts/{contract_id}/renewal", methods=["POST"], content_types=["application/json"])
 @operator_only
 def accept_renewal(svc: Services, contract_id: str):
     """R18: record the customer's acceptance of the renewal offer: {"terms": {"version", "accepted": true},
-    "channel": "email" | "phone" | "web"}. 201 with the renewal order and its invoice (200 if it exists)."""
+    "channel": "email" | "phone" | "web" | "post"} (RenewalAcceptanceV1). 201 with the renewal order and its invoice (200 if it exists)."""
+    from pydantic import ValidationError
+
+    from ..contracts.admin_v1 import RenewalAcceptanceV1
     from ..domain.errors import InvalidInputError, RuleViolationError
     from ..observability import logger
     from ..service.renewal import accept_renewal as accept
     from .http import parse_json_body
     request = bp.current_request
-    body = parse_json_body(request.raw_body)
-    terms = body.get("terms") if isinstance(body, dict) else None
-    channel = body.get("channel") if isinstance(body, dict) else None
-    if not isinstance(terms, dict) or not isinstance(terms.get("version"), str) or channel not in (
-            "email", "phone", "web", "post"):
+    try:
+        body = RenewalAcceptanceV1.model_validate(parse_json_body(request.raw_body))
+    except ValidationError as error:
         raise InvalidInputError("send {\"terms\": {\"version\": ..., \"accepted\": true}, \"channel\": "
-                                "\"email|phone|web|post\"}", code="invalid_renewal", fields={"terms": "required"})
-    if terms.get("accepted") is not True:
+                                "\"email|phone|web|post\"}", code="invalid_renewal",
+                                fields={".".join(str(p) for p in e["loc"]) or "body": e["msg"]
+                                        for e in error.errors()}) from None
+    if body.terms.accepted is not True:
         raise RuleViolationError("the renewal needs the terms accepted", code="terms_not_accepted",
                                  fields={"terms.accepted": "must be true"})
-    view, created = accept(contract_id, svc, terms_version=terms["version"],
+    channel = body.channel
+    view, created = accept(contract_id, svc, terms_version=body.terms.version,
                            client_ip=(request.context.get("identity") or {}).get("sourceIp") or "unknown",
-                           user_agent=f"operator ({channel})", actor="operator:api-key",
+                           user_agent=f"operator ({channel})", actor=f"operator:{operator_name()}",
                            correlation_id=logger.get_correlation_id())
     return json_response(view, 201 if created else 200)
 
@@ -130,7 +138,7 @@ def record_bank_transfer(svc: Services, invoice_id: str):
     from ..contracts.admin_v1 import BankTransferV1
     from ..observability import logger
     from ..service.bank_transfers import record_bank_transfer as record
-    view = record(invoice_id, _body(BankTransferV1), svc, operator="api-key",
+    view = record(invoice_id, _body(BankTransferV1), svc, operator=operator_name(),
                   correlation_id=logger.get_correlation_id())
     status = {"applied": 201, "credited": 201, "duplicate": 200}.get(view["outcome"], 202)
     return json_response(view, status)
@@ -143,7 +151,7 @@ def record_guarantee(svc: Services):
     "amount_cents"}; their next orders are accepted."""
     from ..contracts.admin_v1 import GuaranteeV1
     from ..service.payers import record_guarantee as record
-    return json_response(record(_body(GuaranteeV1), svc, operator="api-key"), 201)
+    return json_response(record(_body(GuaranteeV1), svc, operator=operator_name()), 201)
 
 
 @bp.route("/admin/contracts/{contract_id}/options", methods=["POST"], content_types=["application/json"])
@@ -155,7 +163,7 @@ def order_options(svc: Services, contract_id: str):
     from ..observability import logger
     from ..service.options import order_options as order
     body = _body(OptionsOrderV1)
-    view, created = order(contract_id, body.options, svc, actor="operator:api-key",
+    view, created = order(contract_id, body.options, svc, actor=f"operator:{operator_name()}",
                           correlation_id=logger.get_correlation_id())
     return json_response(view, 201 if created else 200)
 
@@ -168,7 +176,7 @@ def mark_irregular(svc: Services, order_id: str):
     from ..observability import logger
     from ..service.order_review import mark_irregular as mark
     body = _body(IrregularOrderV1)
-    return json_response(mark(order_id, body.reason, svc, operator="api-key",
+    return json_response(mark(order_id, body.reason, svc, operator=operator_name(),
                               correlation_id=logger.get_correlation_id()))
 
 
@@ -180,5 +188,5 @@ def regularise(svc: Services, order_id: str):
     from ..contracts.admin_v1 import RegularisationV1
     from ..observability import logger
     from ..service.order_review import regularise as run
-    return json_response(run(order_id, _body(RegularisationV1), svc, operator="api-key",
+    return json_response(run(order_id, _body(RegularisationV1), svc, operator=operator_name(),
                              correlation_id=logger.get_correlation_id()))

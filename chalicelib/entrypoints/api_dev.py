@@ -1,6 +1,8 @@
 """Local-mode developer endpoints (404 on a real stage): time travel."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
 from ..bootstrap import Services
@@ -29,9 +31,18 @@ def move_clock(svc: Services):
     denied = _local_only(svc)
     if denied:
         return denied
+    from pydantic import ValidationError
+
+    from ..contracts.admin_v1 import ClockMoveV1
     from ..service.devclock import move_clock as move
-    body = parse_json_body(bp.current_request.raw_body)
-    if not isinstance(body, dict):
+    try:
+        body = ClockMoveV1.model_validate(parse_json_body(bp.current_request.raw_body))
+    except ValidationError as error:
         raise InvalidInputError("send {\"advance\": \"P30D\"} or {\"set\": \"2027-01-01T00:00:00+01:00\"}",
-                                code="invalid_clock_move")
-    return json_response(move(body, svc))
+                                code="invalid_clock_move", fields=_problems(error)) from None
+    return json_response(move(body.as_move(), svc))
+
+
+def _problems(error: Any) -> dict[str, str]:
+    """The fields at fault in a pydantic ValidationError, e.g. {"advance": "String should have ..."}."""
+    return {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in error.errors()}

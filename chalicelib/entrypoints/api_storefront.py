@@ -30,7 +30,13 @@ def place_order():
 
     from ..contracts.storefront_v1 import OrderRequestV1
     from ..service.orders import place_order as place
+    from ..domain.access import BENEFICIARY
+    from .auth import current_principal
+    from .http import error_response
     request = bp.current_request
+    if current_principal(request).role == BENEFICIARY:
+        return error_response(403, "beneficiary_cannot_administer",
+                              "R06: a beneficiary uses the service but cannot place orders; ask the subscriber")
     try:
         body = OrderRequestV1.model_validate(parse_json_body(request.raw_body))
         identity = request.context.get("identity") or {}
@@ -57,16 +63,27 @@ def change_order(order_id: str):
 
 
 def _customer_order(order_id: str):
-    """R13: the order when the request carries its token (`Authorization: Bearer <order_token>`),
-    else (None, the 401). An unknown order answers the same 401 as a wrong token."""
+    """R13: the order when the request carries its token (`Authorization: Bearer <order_token>`)
+    or comes from the subscriber who placed it (R04 access token; R06: not a beneficiary), else
+    (None, the 401). An unknown order answers the same 401 as a wrong token or another customer."""
+    from ..domain.access import SUBSCRIBER, owns_customer
     from ..service.orders import order_token_matches
+    from .auth import current_principal
     from .http import bearer_token, error_response
     order = services().store.get_order(order_id)
-    if not order_token_matches(order, bearer_token(bp.current_request.headers)):
-        return None, error_response(401, "invalid_order_token", "this route needs 'Authorization: Bearer "
-                                    "<order_token>', the token given when the order was placed",
-                                    headers={"WWW-Authenticate": "Bearer"})
-    return order, None
+    principal = current_principal(bp.current_request)
+    if principal.kind == "customer":
+        if order is not None and owns_customer(principal, order.customer_id):
+            if principal.role == SUBSCRIBER:
+                return order, None
+            return None, error_response(403, "beneficiary_cannot_administer",
+                                        "R06: only the subscriber acts on the order")
+        return None, error_response(404, "order_not_found", f"no order {order_id}")
+    if order_token_matches(order, bearer_token(bp.current_request.headers)):
+        return order, None
+    return None, error_response(401, "invalid_order_token", "this route needs 'Authorization: Bearer "
+                                "<order_token>', the token given when the order was placed, or the subscriber's "
+                                "access token", headers={"WWW-Authenticate": "Bearer"})
 
 
 @bp.route("/orders/{order_id}/pre-contract-information", methods=["GET"])

@@ -98,6 +98,18 @@ def on_node_command_dead_letter(event):
     return _batch(event, _dead_command_record)
 
 
+def _erasure_record(record: Any) -> str:
+    from ..service.customer_data import on_erasure_request
+    return on_erasure_request(json.loads(record.body), services(), _correlation_id(record))
+
+
+@bp.on_sqs_message(queue=_S.queue_name("privacy-erasures"), batch_size=1)
+def on_erasure_request(event):
+    """R07: pseudonymise a customer's records once an erasure was accepted (the one function that
+    may rewrite the evidence log, and only for this, R56)."""
+    return _batch(event, _erasure_record)
+
+
 @bp.on_sqs_message(queue=_S.queue_name("timers"), batch_size=10)
 def on_timer(event):
     """Due timers (R17, R19, R20...): each handler's effect commits with the timer's done mark."""

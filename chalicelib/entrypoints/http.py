@@ -1,17 +1,17 @@
 """HTTP helpers shared by the blueprints: JSON answers, error mapping, operator auth."""
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any, Optional
 
 from chalice import Response
 
-from ..domain.errors import (ConflictError, DomainError, IllegalTransitionError, InvalidInputError, NotFoundError,
-                             RuleViolationError)
+from ..domain.errors import (AuthenticationError, ConflictError, DomainError, ForbiddenError, IllegalTransitionError,
+                             InvalidInputError, NotFoundError, RuleViolationError, TooManyRequestsError)
 
 STATUS_BY_ERROR = ((InvalidInputError, 400), (RuleViolationError, 422), (ConflictError, 409), (NotFoundError, 404),
-                   (IllegalTransitionError, 409))
+                   (IllegalTransitionError, 409), (AuthenticationError, 401), (TooManyRequestsError, 429),
+                   (ForbiddenError, 403))
 
 
 def json_response(body: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Response:
@@ -26,7 +26,10 @@ def error_response(status: int, code: str, message: str, fields: Optional[dict[s
 
 def domain_error_response(error: DomainError) -> Response:
     status = next((code for kind, code in STATUS_BY_ERROR if isinstance(error, kind)), 503)
-    return error_response(status, error.code, error.message, error.fields)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequestsError) else None
+    if isinstance(error, AuthenticationError):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(status, error.code, error.message, error.fields, headers)
 
 
 def pydantic_error_response(error: Any) -> Response:
@@ -47,12 +50,3 @@ def bearer_token(headers: Any) -> Optional[str]:
     """The token of `Authorization: Bearer <token>`, or None."""
     scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def operator_denied(headers: Any, api_key: str) -> Optional[Response]:
-    """None when the request carries `Authorization: Bearer <OPERATOR_API_KEY>`, else a 401."""
-    token = bearer_token(headers)
-    if token and hmac.compare_digest(token.encode(), api_key.encode()):
-        return None
-    return error_response(401, "unauthorized", "operator endpoints need 'Authorization: Bearer <operator key>'",
-                          headers={"WWW-Authenticate": "Bearer"})

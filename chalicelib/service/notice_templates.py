@@ -35,12 +35,17 @@ CURRENT_VERSIONS: dict[str, int] = {
     "order_cancelled": 1,        # R15
     "space_ready": 1,            # R28: the site address and FTP access, once the node made the space
     "order_irregular": 1,        # R11
+    "verification_requested": 1,  # R03: documents requested, with their deadline
+    "verification_suspended": 1,  # R03: deadline missed, service suspended until a document is accepted
+    "credentials_issued": 1,     # R04, R06: login and password (made at delivery, stored masked)
+    "plan_change": 1,            # R55: a change removing an essential function; the objection deadline
 }
 
 # Documents (not notices: no subject, no mail) rendered from the same directory, same filters,
 # same versioning rule; the version is printed on the document.
 DOCUMENT_VERSIONS: dict[str, int] = {
     "pre_contract_information": 1,  # R13 (1.14): linked from the order
+    "invoice": 1,                   # R22: the printable HTML invoice of the customer area (.html.j2)
 }
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

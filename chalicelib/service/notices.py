@@ -102,12 +102,25 @@ def new_notice(*, notice_key: str, customer_id: str, to: str, template: str, con
     return notice
 
 
-def render_notice(notice: NoticeModel) -> Rendered:
+def render_notice(notice: NoticeModel, secrets: Optional[Mapping[str, str]] = None) -> Rendered:
     """Subject and body of a notice, from the template version recorded on it. The template sees
-    the notice's context, plus `contract_id` and `to` from the row when the context lacks them."""
+    the notice's context, plus `contract_id` and `to` from the row when the context lacks them,
+    plus its secrets (R04: a password), masked unless given: the masked rendering is the one stored."""
     row_values = {"to": notice.recipient, "contract_id": notice.contract_id}
-    context = {**{k: v for k, v in row_values.items() if v is not None}, **(notice.context or {})}
+    context = {**{k: v for k, v in row_values.items() if v is not None}, **(notice.context or {}),
+               **_masked_secrets(notice.template), **(secrets or {})}
     return render(notice.template, int(notice.template_version), context)
+
+
+def _masked_secrets(template: str) -> dict[str, str]:
+    from .notice_secrets import masked_secrets
+    return masked_secrets(template)
+
+
+def _reveal_secrets(notice: NoticeModel, services: Services) -> dict[str, str]:
+    """R04/R28: the secrets a notice carries are made at delivery (never stored in clear)."""
+    from .notice_secrets import reveal_secrets
+    return reveal_secrets(notice, services)
 
 
 def stage_notice(writer: Any, notice: NoticeModel, label: str = "notice") -> None:
@@ -176,8 +189,9 @@ def deliver_notice(notice_id: str, services: Services) -> str:
             return "already_sent"
         raise NoticeBusyError(f"notice {notice_id} is being sent by another delivery")
     try:
-        rendered = render_notice(notice)
+        rendered = render_notice(notice, _reveal_secrets(notice, services))
         message_id = _mailer(services).send(to=notice.recipient, subject=rendered.subject, body=rendered.body)
+        rendered = render_notice(notice)  # what is stored: secrets masked
     except MailError as exc:
         notice_store.mark_failed(notice_id, at=services.clock.now(), error=str(exc))
         logger.warning("notice not sent; the queue tries again", notice_id=notice_id, error=str(exc))

@@ -18,6 +18,7 @@ from ..domain.evidence import state_change
 from ..domain.orders import OrderInput, VerifiedOrder, verify_order
 from .notices import new_notice, queue_notice
 from .order_expiry import order_expiry_timer
+from .accounts import subscriber_account
 from .payers import check_bad_payer
 
 SEQUENCE_ATTEMPTS = 25
@@ -121,6 +122,9 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
         sequence = next_sequence_value(last)
         rows = _rows(verified, ids, sequence, fingerprint, now, s.invoice_number_prefix)
         rows["order"].access_token_hash = token_hash
+        # R04: the customer's login, created with the customer; its password comes at conclusion.
+        rows["account"] = subscriber_account(ids["customer_id"], now, verified.customer.email)
+        rows["customer"].login = rows["account"].login
         try:
             notice = invoice_notice(rows["invoice"], now, correlation_id)
             services.store.insert_order(**rows, last_sequence=last, now=now,

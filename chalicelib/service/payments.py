@@ -236,12 +236,16 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
         to=invoice.bill_to["email"], template="payment_received", now=now, correlation_id=correlation_id,
         contract_id=contract.contract_id,
         context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now})
+    # R04: at conclusion the customer's login gets its credentials (decided here, sent by mail).
+    from .accounts import initial_credentials_notice
+    credentials = initial_credentials_notice(contract.customer_id, services, now, correlation_id)
+    notices = [receipt] + ([credentials] if credentials is not None else [])
     try:
         services.store.apply_first_payment(
             payment=payment_row, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
             contract_id=contract.contract_id, node=node, quota_mb=quota, command=command_row, evidence=evidence,
             accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now,
-            notices=[receipt])
+            notices=notices)
     except TransactionConflict as conflict:
         if "payment" in conflict.failed:
             return _resume_dispatch(payment.payment_id, services.store.get_contract(contract.contract_id), services,
@@ -259,7 +263,8 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
     logger.info("payment applied", event_id=payment.payment_id, invoice_id=invoice.invoice_id,
                 contract_id=contract.contract_id, node_id=node.node_id)
     dispatch(command_row, services, correlation_id)
-    queue_notice(receipt, services)
+    for notice in notices:
+        queue_notice(notice, services)
     return "applied"
 
 

@@ -32,7 +32,6 @@ def _command_body(command: NodeCommandModel) -> str:
 def space_ready_notice(contract, command: NodeCommandModel, services: Services, now, correlation_id=None):
     """R28: the customer's notice that the space is ready: the site's address and the FTP access
     (login = the domain, the password derived from the space's contract id, never stored)."""
-    from ..domain.credentials import ftp_password
     from .notices import new_notice, notice_key
     customer = services.store.get_customer(contract.customer_id)
     domain = contract.domain_name
@@ -42,7 +41,7 @@ def space_ready_notice(contract, command: NodeCommandModel, services: Services, 
         contract_id=contract.contract_id, context={
             "domain": domain, "site_url": f"http://{domain}/",
             "ftp_host": services.settings.ftp_host.replace("{domain}", domain), "ftp_login": domain,
-            "ftp_password": ftp_password(services.settings.ftp_password_secret, command.contract_id),
+            # R28: the FTP password is derived again at delivery (notice_secrets), never stored
             "consumer": customer.kind == "consumer"})
 
 

@@ -36,6 +36,10 @@ def accept_renewal(contract_id: str, services: Services, *, terms_version: str, 
         renewal = store.get_contract(contract.renewal_contract_id)
         order = store.get_order(renewal.order_id)
         return order_view(order, store.get_invoice(order.invoice_id)), False
+    if contract.renewal_refused:  # R55: the customer objected to a change and the operator refused the renewal
+        raise RuleViolationError(f"the renewal of contract {contract_id} was refused after the customer's objection "
+                                 f"to change {contract.renewal_refused} (R55, 21.2)",
+                                 code="renewal_refused_after_objection")
     from .billing_cycle import unpaid_past_due
     in_default = unpaid_past_due(contract_id, services, paris_date(now))
     if in_default is not None:  # R26: the provider may refuse a renewal from a customer in default

@@ -80,7 +80,7 @@ def sweep(services: Services) -> int:
 
 def _register_handlers() -> None:
     """Import the modules whose @timer_handler functions handle each kind."""
-    from . import billing_cycle, lifecycle, order_expiry  # noqa: F401
+    from . import billing_cycle, lifecycle, order_expiry, privacy  # noqa: F401
 
 
 def fire(timer_id: str, services: Services) -> str:

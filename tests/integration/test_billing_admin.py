@@ -54,7 +54,7 @@ def test_R21_R27_a_bank_transfer_recorded_by_an_operator_pays_the_invoice_once(c
     assert (payment.provider, int(payment.amount_cents), payment.invoice_id) == (
         "bank_transfer", invoice["total_cents"], invoice["id"])
     evidence = services.store.evidence_for(services.store.get_order(order["order_id"]).customer_id)
-    assert any(e["actor"] == "operator:api-key" and e["entity_type"] == "invoice" for e in evidence)
+    assert any(e["actor"] == "operator:root" and e["entity_type"] == "invoice" for e in evidence)
 
 
 def test_R27_a_transfer_of_the_wrong_amount_is_recorded_and_alerted_but_pays_nothing(client, aws, services):

@@ -60,10 +60,12 @@ def test_R28_R54_space_ready_notice_is_decided_with_the_activation_and_gives_the
     assert (notice.recipient, notice.template, notice.status) == ("contact@acme.fr", "space_ready", "queued")
     password = ftp_password(services.settings.ftp_password_secret, active["contract_id"])
     assert notice.context == {"domain": "acme-test.fr", "site_url": "http://acme-test.fr/",
-                              "ftp_host": "ftp.acme-test.fr", "ftp_login": "acme-test.fr", "ftp_password": password,
-                              "consumer": False}
-    body = render_notice(notice).body
+                              "ftp_host": "ftp.acme-test.fr", "ftp_login": "acme-test.fr", "consumer": False}
+    assert password not in json.dumps(notice.attribute_values, default=str)  # never stored in clear
+    from chalicelib.service.notice_secrets import reveal_secrets
+    body = render_notice(notice, reveal_secrets(notice, services)).body  # what SES gets
     assert f"- identifiant : acme-test.fr\n- mot de passe : {password}\n" in body
+    assert password not in render_notice(notice).body  # the stored copy: masked
     assert "rétractation" not in body  # a professional has no withdrawal right (R13)
     queued = [json.loads(m["Body"])["notice_id"] for m in queue_messages(aws["queues"]["notices"])]
     assert notice.notice_id in queued

@@ -17,6 +17,8 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 
 # One context per template, as the code that decides each notice gives it.
 SAMPLES: dict[str, dict] = {
+    "credentials_issued": {"login": "sh-abcd-efgh-ijkl", "reason": "initial", "slot": "password",
+                           "role": "subscriber"},
     "expiry_notice": {"domain": "acme-test.fr", "ends_on": "2027-11-27", "contract_id": "ctr_1",
                       "offer": {"plan": "SOHO Start", "yearly_price_cents": 8388, "options": ["Antivirus"]},
                       "renew_url": "https://espace-client.soho.example/renouveler/ctr_1"},
@@ -41,9 +43,17 @@ SAMPLES: dict[str, dict] = {
     "order_cancelled": {"domain": "acme-test.fr", "order_id": "ord_1", "reason": "initial_unavailability",
                         "credit_note_number": "F-000043", "credit_cents": 7186},
     "space_ready": {"domain": "acme-test.fr", "site_url": "http://acme-test.fr/", "ftp_host": "ftp.acme-test.fr",
-                    "ftp_login": "acme-test.fr", "ftp_password": "k3v7q2mxa4b5c6d7e2fg", "consumer": True},
+                    "ftp_login": "acme-test.fr", "consumer": True},
     "order_irregular": {"domain": "acme-test.fr", "order_id": "ord_1",
                         "reason": "Le numéro SIREN ne correspond pas à la raison sociale."},
+    "verification_requested": {"login": "sh-abcd-efgh-ijkl", "request_id": "vrq_1", "deadline_on": "2026-12-12",
+                               "reason": "L'adresse déclarée ne correspond à aucune voie connue.",
+                               "documents": ["carte nationale d'identité", "justificatif de domicile"]},  # R03
+    "verification_suspended": {"login": "sh-abcd-efgh-ijkl", "request_id": "vrq_1", "deadline_on": "2026-12-12",
+                               "domains": ["acme-test.fr"]},  # R03
+    "plan_change": {"domain": "acme-test.fr", "contract_id": "ctr_1", "plan_name": "SOHO Start",
+                    "description": "Les scripts CGI/Perl ne sont plus exécutés.", "effective_on": "2027-01-31",
+                    "objection_deadline": "2027-02-28"},  # R55
 }
 
 
@@ -103,8 +113,8 @@ def test_R54_every_template_has_a_sample_and_its_current_version_on_disk():
 
 def test_R54_every_template_file_is_a_version_of_a_known_template():
     for path in TEMPLATES_DIR.glob("*"):
-        match = re.fullmatch(r"([a-z_]+)\.v([1-9][0-9]*)\.txt\.j2", path.name)
-        assert match, f"{path.name}: templates are <name>.v<version>.txt.j2"
+        match = re.fullmatch(r"([a-z_]+)\.v([1-9][0-9]*)\.(txt|html)\.j2", path.name)
+        assert match, f"{path.name}: templates are <name>.v<version>.txt.j2 (or .html.j2 for a printable document)"
         name, version = match.group(1), int(match.group(2))
         known = {**notice_templates.DOCUMENT_VERSIONS, **CURRENT_VERSIONS}  # notices and documents (R13)
         assert name in known and version <= known[name], path.name
@@ -118,7 +128,8 @@ def test_R54_every_template_renders_a_french_subject_and_body(template):
     assert body.startswith("Bonjour,\n\n") and body.endswith("Cordialement,\nL'équipe SOHO\n")
     for leftover in ("{{", "{%", "None", "Undefined", "\n\n\n", " .", "  \n"):
         assert leftover not in body, leftover
-    assert "acme-test.fr" in rendered.subject + body or "F-000042" in rendered.subject + body
+    # It names what it is about: the domain, the invoice, or (R04) the login.
+    assert any(ref in rendered.subject + body for ref in ("acme-test.fr", "F-000042", "sh-abcd-efgh-ijkl"))
 
 
 def test_R54_the_greeting_names_the_customer_when_the_context_does():
@@ -246,9 +257,21 @@ def test_R54_the_stack_accepts_only_a_sender_of_the_domain_the_policies_may_send
 
 @pytest.mark.parametrize("consumer", [True, False])
 def test_R28_R13_space_ready_notice_gives_the_site_and_ftp_access_and_warns_consumers(consumer):
-    rendered = render_notice(notice("space_ready", {**SAMPLES["space_ready"], "consumer": consumer}))
+    row = notice("space_ready", {**SAMPLES["space_ready"], "consumer": consumer})
+    rendered = render_notice(row, {"ftp_password": "k3v7q2mxa4b5c6d7e2fg"})  # as sent: the secret given
     assert rendered.subject == "Votre hébergement acme-test.fr est prêt"
     body = rendered.body
     assert "http://acme-test.fr/" in body
     assert "- serveur : ftp.acme-test.fr\n- identifiant : acme-test.fr\n- mot de passe : k3v7q2mxa4b5c6d7e2fg\n" in body
     assert ("droit de rétractation prend fin" in body) is consumer
+    assert "k3v7q2mxa4b5c6d7e2fg" not in render_notice(row).body  # R28: the stored copy is masked
+
+
+def test_R04_a_credentials_notice_is_stored_with_its_password_masked():
+    """R04: the password is made at delivery; the stored rendering (and a rendering without the
+    secret) shows only a mask, the rendering given the secret shows it."""
+    stored = render_notice(notice("credentials_issued"))
+    assert "sh-abcd-efgh-ijkl" in stored.body and "jamais conservé" in stored.body
+    sent = render_notice(notice("credentials_issued"), {"password": "abcde-fghij-klmno-pqrst"})
+    assert "mot de passe : abcde-fghij-klmno-pqrst" in sent.body
+    assert "abcde-fghij-klmno-pqrst" not in stored.body
