@@ -58,7 +58,8 @@ def retry_provisioning(svc: Services, contract_id: str):
 @operator_only
 def accept_renewal(svc: Services, contract_id: str):
     """R18: record the customer's acceptance of the renewal offer: {"terms": {"version", "accepted": true},
-    "channel": "email" | "phone" | "web" | "post"} (RenewalAcceptanceV1). 201 with the renewal order and its invoice (200 if it exists)."""
+    "channel": "email" | "phone" | "web" | "post"} (RenewalAcceptanceV1). 201 with the renewal order and its
+    invoice (200 if it exists)."""
     from pydantic import ValidationError
 
     from ..contracts.admin_v1 import RenewalAcceptanceV1

@@ -114,6 +114,8 @@ def _schemas(models: dict[str, type]) -> dict[str, Any]:
     keys, definitions = models_json_schema([(model, "validation") for model in models.values()],
                                            ref_template=REF)
     components = definitions.get("$defs", {})
+    if "Error" in components:
+        raise RuntimeError("a request model is named Error, the name of the error answer's schema; rename it")
     refs = {reference: keys[(model, "validation")] for reference, model in models.items()}
     objects = {reference: _resolve(ref, components) for reference, ref in refs.items()}
     return {"components": components, "refs": refs, "objects": objects}

@@ -197,10 +197,11 @@ def login(login_id: Any, password: Any, services: Services, *, client_ip: str) -
 def refresh(refresh_token: Any, services: Services) -> dict[str, Any]:
     """A new access token for a session still valid (same epoch as its account, not expired)."""
     now = services.clock.wall()
-    if not isinstance(refresh_token, str) or "." not in refresh_token or len(refresh_token) > 200:
+    session_id, _, secret = refresh_token.partition(".") if isinstance(refresh_token, str) else ("", "", "")
+    if not session_id or not secret or len(refresh_token) > 200:
         raise AuthenticationError("the refresh token is not valid", code="invalid_token")
     try:
-        session = SessionModel.get(refresh_token.split(".", 1)[0], consistent_read=True)
+        session = SessionModel.get(session_id, consistent_read=True)
     except SessionModel.DoesNotExist:
         raise AuthenticationError("the refresh token is not valid", code="invalid_token") from None
     account = get_account(session.login)

@@ -114,6 +114,8 @@ def test_R04_refresh_gives_a_new_access_token_while_the_session_is_valid(client,
     assert get(client, "/me/contracts", {"Authorization": f"Bearer {fresh['access_token']}"})[0] == 200
     forged = tokens["refresh_token"].split(".")[0] + ".forged-secret"
     assert post(client, "/auth/refresh", {"refresh_token": forged})[0] == 401
+    for malformed in (".abcdefghijk", "ses_abcdefgh.", "no-dot-at-all"):  # found by schemathesis: was a 500
+        assert post(client, "/auth/refresh", {"refresh_token": malformed})[0] == 401
 
 
 def test_R04_an_expired_access_token_is_refused(client, active, services):
