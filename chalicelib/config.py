@@ -66,6 +66,21 @@ class Settings:
     verification_deadline_days: int = 15   # R03: documents requested are due this many days later
     legal_retention_years: int = 10        # R07: invoices and evidence kept (pseudonymised) this long
     objection_window_months: int = 1       # R55: objection to a change, from the later of effect and notice
+    # issue 5 tickets: R45 (15.3) an incident is reported promptly: started at most this many days before
+    incident_report_max_days: int = 30
+    # issue 5 availability: R44 commitment, probe retention (DynamoDB TTL), R50 termination threshold
+    availability_target_percent: Decimal = Decimal("99.8")
+    probe_retention_days: int = 400
+    force_majeure_termination_days: int = 30
+    # issue 5 abuse: R48 answer deadline, R49 recurrence window and matrix, intake rate limits and uploads
+    abuse_answer_days: int = 7                  # R48: the customer answers by the end of this day (Paris)
+    abuse_recurrence_days: int = 365            # R49: a measure within this many days makes a case a repeat
+    abuse_sanctions_json: str = ""              # R49: the matrix as JSON; empty: chalicelib/data/sanctions.json
+    abuse_reports_per_reporter: int = 5         # R48 intake: reports per reporter address and window
+    abuse_reports_per_address: int = 20         # R48 intake: reports per client address and window
+    abuse_report_window_minutes: int = 60
+    abuse_upload_url_seconds: int = 900         # R48: how long an evidence upload form stays valid
+    abuse_unmatched_retention_days: int = 90    # R48: a report about no contract of ours is purged after this
 
     def table_name(self, key: str) -> str:
         return f"{self.resource_prefix}-{key}"
@@ -138,6 +153,25 @@ class Settings:
                 env.get("SOHO_VERIFICATION_DEADLINE_DAYS", d.verification_deadline_days)),
             legal_retention_years=int(env.get("SOHO_LEGAL_RETENTION_YEARS", d.legal_retention_years)),
             objection_window_months=int(env.get("SOHO_OBJECTION_WINDOW_MONTHS", d.objection_window_months)),
+            # issue 5 tickets
+            incident_report_max_days=int(env.get("SOHO_INCIDENT_REPORT_MAX_DAYS", d.incident_report_max_days)),
+            # issue 5 availability
+            availability_target_percent=Decimal(
+                env.get("SOHO_AVAILABILITY_TARGET_PERCENT", str(d.availability_target_percent))),
+            probe_retention_days=int(env.get("SOHO_PROBE_RETENTION_DAYS", d.probe_retention_days)),
+            force_majeure_termination_days=int(
+                env.get("SOHO_FORCE_MAJEURE_TERMINATION_DAYS", d.force_majeure_termination_days)),
+            # issue 5 abuse
+            abuse_answer_days=int(env.get("SOHO_ABUSE_ANSWER_DAYS", d.abuse_answer_days)),
+            abuse_recurrence_days=int(env.get("SOHO_ABUSE_RECURRENCE_DAYS", d.abuse_recurrence_days)),
+            abuse_sanctions_json=env.get("SOHO_ABUSE_SANCTIONS_JSON", d.abuse_sanctions_json),
+            abuse_reports_per_reporter=int(env.get("SOHO_ABUSE_REPORTS_PER_REPORTER", d.abuse_reports_per_reporter)),
+            abuse_reports_per_address=int(env.get("SOHO_ABUSE_REPORTS_PER_ADDRESS", d.abuse_reports_per_address)),
+            abuse_report_window_minutes=int(
+                env.get("SOHO_ABUSE_REPORT_WINDOW_MINUTES", d.abuse_report_window_minutes)),
+            abuse_upload_url_seconds=int(env.get("SOHO_ABUSE_UPLOAD_URL_SECONDS", d.abuse_upload_url_seconds)),
+            abuse_unmatched_retention_days=int(
+                env.get("SOHO_ABUSE_UNMATCHED_RETENTION_DAYS", d.abuse_unmatched_retention_days)),
         )
 
     def __post_init__(self) -> None:

@@ -69,7 +69,21 @@ def ensure_sender_identity(settings: Settings) -> None:
     boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.sender_email)
 
 
+def ensure_buckets(settings: Settings) -> list[str]:
+    """The buckets of infra/resources.json ('<prefix>-<key>'; R48 abuse evidence), private."""
+    s3 = boto3.client("s3", region_name=settings.region)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    names = [f"{settings.resource_prefix}-{key}" for key in resources().get("buckets", {})]
+    for name in names:
+        if name not in existing:
+            where = {} if settings.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+            s3.create_bucket(Bucket=name, **where)
+    return names
+
+
 def ensure_all(settings: Settings) -> dict[str, str]:
     ensure_tables(settings)
+    ensure_buckets(settings)
     ensure_sender_identity(settings)
     return ensure_queues(settings)

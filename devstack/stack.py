@@ -138,7 +138,8 @@ class Stack:
             "--results-queue-url", queues["node_results"], "--root", str(node_root),
             "--http-port", str(self.node_http_port), "--ftp-port", str(self.node_ftp_port),
             "--retry-base-seconds", str(self.node_retry_base_seconds),
-            "--heartbeat-seconds", "2", "--wait-seconds", "2", "--fail-domains", self.node_fail_domains])
+            "--heartbeat-seconds", "2", "--wait-seconds", "2", "--fail-domains", self.node_fail_domains,
+            "--probe-seconds", "2"])  # R44: probe rounds every 2 s (issue 5 availability)
         wait_for(lambda: http_ok(f"{self.api_url}/health"), timeout, "GET /health", api)
         for name, proc in self.processes.items():
             if proc.poll() is not None:

@@ -183,6 +183,106 @@ ACCESS: dict[str, dict[str, Any]] = {
     },
 }
 
+
+def extend_access(function: str, **parts: Any) -> None:
+    """Add grants to a function's ACCESS entry (created if new): `tables` / `indexes` / `queues`
+    merge key by key (actions appended once), other parts (`ses`, `node_command_queues`) likewise."""
+    entry = ACCESS.setdefault(function, {})
+    for part, grants in parts.items():
+        if isinstance(grants, dict):
+            target = entry.setdefault(part, {})
+            for key, actions in grants.items():
+                if isinstance(actions, dict):  # indexes: {table: {index: [actions]}}
+                    for index, index_actions in actions.items():
+                        merged = target.setdefault(key, {}).setdefault(index, [])
+                        merged += [a for a in index_actions if a not in merged]
+                else:
+                    merged = target.setdefault(key, [])
+                    merged += [a for a in actions if a not in merged]
+        else:
+            merged = entry.setdefault(part, [])
+            merged += [a for a in grants if a not in merged]
+
+
+# Issue 5: each area declares what its handlers do with `extend_access(...)` below its marker.
+# R07: the export (API) and the erasure worker read the issue 5 records of a customer; the worker
+# pseudonymises their text.
+_ISSUE5_CUSTOMER_INDEXES = {"tickets": {"customer": ["Query"]}, "disputes": {"customer": ["Query"]},
+                            "abuse_cases": {"customer": ["Query"]}}
+extend_access("api_handler", indexes=_ISSUE5_CUSTOMER_INDEXES, tables={"ticket_messages": ["Query"]})
+extend_access("on_erasure_request", indexes=_ISSUE5_CUSTOMER_INDEXES,
+              tables={"ticket_messages": ["Query", "UpdateItem"], "tickets": ["UpdateItem"],
+                      "disputes": ["UpdateItem"], "abuse_cases": ["UpdateItem"]})
+
+
+# --- abuse access (issue 5) ---
+# R48 intake: the report stored and queued, counted per reporter and address; evidence uploads
+# through pre-signed POSTs (and operators' pre-signed GETs) signed with this function's role.
+# R48/R49 cases: operators' reports matched at once, answers, severity, measures (set_hold and
+# its node command), closing, lifting; the customer's and operators' lists.
+extend_access("api_handler",
+              tables={"abuse_reports": ["PutItem", "GetItem", "UpdateItem"],
+                      "abuse_cases": ["GetItem", "PutItem", "UpdateItem"], "domains": ["GetItem"],
+                      "contracts": ["GetItem", "UpdateItem"], "customers": ["GetItem"], "nodes": ["GetItem"],
+                      "node_commands": ["PutItem"], "notices": ["PutItem"], "timers": ["PutItem"],
+                      "evidence": ["PutItem"], "throttles": ["UpdateItem"]},
+              indexes={"abuse_reports": {"case": ["Query"]},
+                       "abuse_cases": {"customer": ["Query"], "status": ["Query"]}},
+              queues={"abuse-reports": ["GetQueueUrl", "SendMessage"], "notices": ["GetQueueUrl", "SendMessage"]},
+              buckets={"abuse-evidence": ["PutObject", "GetObject"]},
+              node_command_queues=["SendMessage"])
+# R48: a queued report matched to a contract in force: the report, the case, and for a manifestly
+# illegal activity the immediate suspension (R49); else the notice and the deadline timer.
+extend_access("on_abuse_report",
+              tables={"abuse_reports": ["GetItem", "UpdateItem"], "abuse_cases": ["GetItem", "PutItem", "UpdateItem"],
+                      "domains": ["GetItem"], "contracts": ["GetItem", "UpdateItem"], "customers": ["GetItem"],
+                      "nodes": ["GetItem"], "node_commands": ["PutItem"], "notices": ["PutItem"],
+                      "timers": ["PutItem"], "evidence": ["PutItem"]},
+              indexes={"abuse_cases": {"customer": ["Query"]}},
+              queues={"notices": ["GetQueueUrl", "SendMessage"]},
+              node_command_queues=["SendMessage"])
+# R48 -> R49: the answer deadline passed: the case and the matrix's measure (set_hold, node command).
+extend_access("on_timer",
+              tables={"abuse_cases": ["GetItem", "UpdateItem"], "abuse_reports": ["GetItem"]},
+              indexes={"abuse_cases": {"customer": ["Query"]}})
+# --- tickets access (issue 5) ---
+# R43/R45: /me/tickets and /admin/tickets: a ticket, its first message, its deadline timer, its notice and
+# evidence in one transaction; later moves conditioned on the state read; lists from the `customer` and the
+# sparse `open` index; an Idempotency-Key replay reads the ticket; a beneficiary's notice reads its login.
+# The sparse `incidents` index is read by reported_outages (R44), from the API or a timer.
+extend_access("api_handler",
+              tables={"tickets": ["PutItem", "GetItem", "UpdateItem"], "ticket_messages": ["PutItem", "Query"],
+                      "contracts": ["GetItem"], "customers": ["GetItem"], "accounts": ["GetItem"],
+                      "timers": ["PutItem"], "notices": ["PutItem"], "evidence": ["PutItem"]},
+              indexes={"tickets": {"customer": ["Query"], "open": ["Query"], "incidents": ["Query"]}},
+              queues={"notices": ["GetQueueUrl", "SendMessage"]})
+# R43: the deadline timer flags a ticket not taken into account, with an operator alert and its evidence.
+extend_access("on_timer", tables={"tickets": ["GetItem", "UpdateItem"], "alerts": ["PutItem"],
+                                  "evidence": ["PutItem"]},
+              indexes={"tickets": {"incidents": ["Query"]}})
+# --- availability access (issue 5) ---
+# R44: a probe round is stored once: its receipt row (conditional put, read back on a redelivery), then
+# its probes in batches. The report reads the probes of a space, the maintenance windows and force
+# majeure events, the contract's history from its evidence log and the reported incidents (tickets).
+# R50: events are put once (conditional) and ended by an update; the termination writes the contract,
+# its SuspendSpace command, the R20 timers, the notice and evidence in one transaction.
+extend_access("on_node_result", tables={"probes": ["PutItem", "GetItem", "BatchWriteItem"]})
+extend_access("api_handler",
+              tables={"probes": ["Query"], "availability_events": ["PutItem", "GetItem", "Query", "UpdateItem"],
+                      "nodes": ["Query", "GetItem"], "contracts": ["GetItem", "UpdateItem"], "evidence": ["Query"],
+                      "customers": ["GetItem"], "node_commands": ["PutItem"], "timers": ["PutItem"],
+                      "notices": ["PutItem"]},
+              indexes={"tickets": {"incidents": ["Query"]}},
+              queues={"notices": ["GetQueueUrl", "SendMessage"]}, node_command_queues=["SendMessage"])
+# --- disputes access (issue 5) ---
+# R46/R47/R51/R52/R53: a claim, settlement case or formal notice is one row (put once, moved from the
+# status read), with its notice and evidence; R52/R53 terminations also write the contract, its
+# SuspendSpace command, the R20 timers and (R53) the invoice of the remaining instalments with its number;
+# lists from the `customer` and `contract` indexes. The R52 timer terminates (or alerts) the same way.
+extend_access("api_handler", tables={"disputes": ["PutItem", "GetItem", "UpdateItem"]},
+              indexes={"disputes": {"customer": ["Query"], "contract": ["Query"]}})
+extend_access("on_timer", tables={"disputes": ["GetItem", "UpdateItem"]})
+
 # What Lambda's SQS event source mapping does with the function's role (the
 # AWSLambdaSQSQueueExecutionRole actions), on the one queue the handler reads.
 ESM_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
@@ -248,6 +348,11 @@ def policy_document(function: LambdaFunction, *, app_name: str, stage: str, pref
             raise KeyError(f"{function.name}: no queue {key!r} in infra/resources.json")
         statements.append({"Sid": _sid("Queue", key), "Effect": "Allow", "Action": [f"sqs:{a}" for a in actions],
                            "Resource": queue_arn(f"{prefix}-{key}")})
+    for key, actions in access.get("buckets", {}).items():  # object actions on the bucket's keys (R48 evidence)
+        if key not in definitions.get("buckets", {}):
+            raise KeyError(f"{function.name}: no bucket {key!r} in infra/resources.json")
+        statements.append({"Sid": _sid("Bucket", key), "Effect": "Allow", "Action": [f"s3:{a}" for a in actions],
+                           "Resource": f"arn:aws:s3:::{prefix}-{key}/*"})
     if access.get("node_command_queues"):
         statements.append({"Sid": "NodeCommandQueues", "Effect": "Allow",
                            "Action": [f"sqs:{a}" for a in access["node_command_queues"]],

@@ -168,6 +168,15 @@ def merge_template(*, app_name: str, stage: str, prefix: str, functions: Iterabl
     for key, spec in definitions["queues"].items():
         res[queue_logical_id(key)] = queue_resource(prefix, key, spec)
         outputs[queue_logical_id(key) + "Url"] = {"Value": {"Ref": queue_logical_id(key)}}
+    for key in definitions.get("buckets", {}):  # R48: private, encrypted, kept on stack deletion
+        res["Bucket" + to_cfn_resource_name(key)] = {
+            "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
+                "BucketName": f"{prefix}-{key}",
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                   "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}}
     res[ALARM_TOPIC] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}-alarms"}}
     res["AlarmEmailSubscription"] = {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
                                      "Properties": {"TopicArn": {"Ref": ALARM_TOPIC}, "Protocol": "email",

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--wait-seconds", type=int, default=int(env("NODEAGENT_WAIT_SECONDS", "20")))
     p.add_argument("--fail-domains", default=env("NODEAGENT_FAIL_DOMAINS", ""),
                    help="comma-separated glob patterns of domains whose commands fail (drills and tests)")
+    p.add_argument("--probe-seconds", type=float, default=float(env("NODEAGENT_PROBE_SECONDS", "60")),
+                   help="R44: probe every served site this often (0: no probing)")
     args = p.parse_args(argv)
     if not args.commands_queue_url or not args.results_queue_url:
         p.error("--commands-queue-url and --results-queue-url are required")
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> None:
                       retry_base_seconds=args.retry_base_seconds, heartbeat_seconds=args.heartbeat_seconds,
                       wait_seconds=args.wait_seconds)
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
+    if args.probe_seconds > 0:  # R44: the availability prober (nodeagent/prober.py)
+        from .prober import Prober
+        Prober(node_id=args.node_id, store=store, host=args.http_host, port=server.server_address[1],
+               send=agent.reply, interval=args.probe_seconds, stopping=agent.stopping).start()
     try:
         agent.run(on_ready=lambda: logging.info("node %s serving sites on %s, FTP on %s:%d", args.node_id,
                                                 agent.http_address, *ftp.address))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 import mimetypes
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,9 @@ SUSPENDED_PAGE = """<!doctype html>
 d&egrave;s la lev&eacute;e de la suspension.</p></body></html>
 """
 SUSPENDED_RETRY_AFTER_SECONDS = 3600
+# Read-only space status for the operator on the node (and the devstack): never on a site's Host.
+STATUS_PREFIX = "/_node/spaces/"
+LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
 def make_server(store: SpaceStore, host: str, port: int) -> ThreadingHTTPServer:
@@ -44,8 +48,28 @@ def make_server(store: SpaceStore, host: str, port: int) -> ThreadingHTTPServer:
             if with_body:
                 self.wfile.write(body)
 
+        def _node_status(self, site: Site | None, with_body: bool) -> bool:
+            """GET /_node/spaces/<domain>: the space's state as applied here (R49: restricted,
+            suspended, outgoing mail blocked), read-only, as JSON; answered only on the node's own
+            address (a Host that is no site) and to a client on this machine. False: not for us."""
+            path = urlsplit(self.path).path
+            if site is not None or not path.startswith(STATUS_PREFIX):
+                return False
+            if self.client_address[0] not in LOOPBACK:
+                self._send(403, b"forbidden\n", "text/plain; charset=utf-8", with_body)
+                return True
+            status = store.status(unquote(path[len(STATUS_PREFIX):]))
+            if status is None:
+                self._send(404, b"not found\n", "text/plain; charset=utf-8", with_body)
+                return True
+            self._send(200, json.dumps(status).encode(), "application/json", with_body,
+                       {"Cache-Control": "no-store"})
+            return True
+
         def _answer(self, with_body: bool) -> None:
             site = store.site((self.headers.get("Host") or "").rsplit(":", 1)[0])
+            if self._node_status(site, with_body):
+                return
             if site is not None and site.state == "suspended":
                 page = SUSPENDED_PAGE.format(domain=html.escape(site.domain)).encode()
                 self._send(503, page, "text/html; charset=utf-8", with_body,

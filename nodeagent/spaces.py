@@ -24,7 +24,12 @@ PLACEHOLDER = """<!doctype html>
 # The state each state command puts a space in (R19, R23, R49). A restricted site is served as usual
 # and its FTP account logs in read-only; a suspended one answers 503 and refuses FTP logins.
 STATES = {"RestrictSpace": "restricted", "SuspendSpace": "suspended", "UnsuspendSpace": "active"}
-STATE_KEYS = ("state", "reason", "state_issued_at", "state_command_id")  # in space.json
+STATE_KEYS = ("state", "reason", "state_issued_at", "state_command_id", "mail_outgoing")  # in space.json
+# R49 (11.3): the space's outgoing mail. This node runs no mail server: the state is recorded for the
+# mail relay and shown read-only (GET /_node/spaces/<domain>). A RestrictSpace with
+# block_outgoing_mail and any SuspendSpace block it; only an UnsuspendSpace (no hold left) allows it
+# again; a RestrictSpace without the flag leaves it as it is (R49 `limit`: FTP read-only only).
+MAIL_BLOCKED, MAIL_ALLOWED = "blocked", "allowed"
 LIMIT_KEYS = ("quota_mb", "mailboxes", "mysql_databases")  # R28/R29, changed by ChangeSpace (R33)
 # What a new ProvisionSpace for the same contract keeps: measures, newer limits, first use (R32).
 KEPT_KEYS = STATE_KEYS + ("limits_issued_at", "limits_command_id", "first_uses", "first_used_at")
@@ -107,6 +112,17 @@ class SpaceStore:
     def site_root(self, host: str) -> Optional[Path]:
         site = self.site(host)
         return site.htdocs if site else None
+
+    def status(self, host: str) -> Optional[dict]:
+        """A space's state as this node applies it (read-only): state, reason, outgoing mail, limits;
+        None for an unknown, deleted or invalid name."""
+        domain = (host or "").strip().lower().rstrip(".")
+        meta = self._read_space(domain) if valid_hostname(domain) else None
+        if meta is None:
+            return None
+        return {"domain": domain, "contract_id": meta.get("contract_id"), "state": meta.get("state", "active"),
+                "reason": meta.get("reason"), "mail_outgoing": meta.get("mail_outgoing", MAIL_ALLOWED),
+                "state_issued_at": meta.get("state_issued_at"), **{k: meta.get(k) for k in LIMIT_KEYS}}
 
     def count(self) -> int:
         return sum(1 for p in self.sites.iterdir() if (p / "space.json").exists())
@@ -212,8 +228,12 @@ class SpaceStore:
         """RestrictSpace, SuspendSpace, UnsuspendSpace (R19, R23, R49): record the space's state and
         reason; files are never touched (R20). The newest command by issued_at wins: an older one
         delivered late (say a suspension after its lifting) is answered but changes nothing."""
-        return self._apply_newest(command, "state", {"state": STATES[command.type],
-                                                     "reason": getattr(command, "reason", None)})
+        values = {"state": STATES[command.type], "reason": getattr(command, "reason", None)}
+        if command.type == "SuspendSpace" or getattr(command, "block_outgoing_mail", False):
+            values["mail_outgoing"] = MAIL_BLOCKED  # R49: outgoing mail blocked (spam, 11.3)
+        elif command.type == "UnsuspendSpace":
+            values["mail_outgoing"] = MAIL_ALLOWED
+        return self._apply_newest(command, "state", values)
 
     def change(self, command: Any) -> Outcome:
         """ChangeSpace (R33): the space's new quota, mailboxes and databases (absolute values); the

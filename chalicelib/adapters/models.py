@@ -507,3 +507,269 @@ class ChangeNoticeModel(Model):
 ALL_MODELS = (CustomerModel, OrderModel, ContractModel, InvoiceModel, DomainModel, PaymentModel,
               NodeModel, NodeCommandModel, AlertModel, EvidenceModel, MetaModel, TimerModel, NoticeModel,
               AccountModel, SessionModel, ThrottleModel, PlanChangeModel, ChangeNoticeModel)
+
+# Issue 5: each area adds its models below its own marker, then `ALL_MODELS += (...)`.
+# --- abuse models (issue 5) ---
+class AbuseReportCaseIndex(GlobalSecondaryIndex):
+    """R48: the reports of an abuse case, oldest first (sparse: a report matched no case until processed)."""
+    class Meta:
+        index_name = "case"
+        projection = AllProjection()
+    case_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AbuseReportModel(Model):
+    """R48: one complaint: filed by anyone (public intake) or entered by an operator (a court or
+    authority order, a third party's written claim, 1.20). `reporter` is the third party's contact,
+    kept for the case only: never shown to the customer, never in the evidence log; a report that
+    matches no contract of ours is purged (`purge_epoch`, DynamoDB TTL)."""
+    Meta = _meta("abuse_reports")
+    report_id = UnicodeAttribute(hash_key=True)
+    source = UnicodeAttribute()                       # public | court_order | authority_order | third_party_claim...
+    category = UnicodeAttribute()
+    target_kind = UnicodeAttribute(null=True)         # domain | url | mailbox (None: an operator named the contract)
+    target = UnicodeAttribute(null=True)
+    target_domain = UnicodeAttribute(null=True)       # the ASCII host to match
+    description = UnicodeAttribute()
+    reporter = JSONAttribute(null=True)               # {"email", "name"}: for the case only
+    evidence_files = JSONAttribute(null=True)         # [{"filename", "content_type", "size_bytes", "key"}]
+    document_reference = UnicodeAttribute(null=True)  # an operator's order or claim reference
+    entered_by = UnicodeAttribute(null=True)          # the operator who entered it
+    requested_contract_id = UnicodeAttribute(null=True)  # the contract an operator named
+    requested_severity = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()                       # received -> matched | unmatched
+    case_id = UnicodeAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    processed_at = UnicodeAttribute(null=True)
+    purge_epoch = NumberAttribute(null=True)          # DynamoDB TTL of an unmatched report
+    by_case = AbuseReportCaseIndex()
+
+
+class AbuseCaseCustomerIndex(GlobalSecondaryIndex):
+    """R48/R49: a customer's abuse cases, oldest first (GET /me/abuse-cases; R49 recurrence)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AbuseCaseContractIndex(GlobalSecondaryIndex):
+    """R48: a contract's abuse cases, oldest first."""
+    class Meta:
+        index_name = "contract"
+        projection = AllProjection()
+    contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AbuseCaseStatusIndex(GlobalSecondaryIndex):
+    """The operators' queue: cases by status, oldest first; never a scan."""
+    class Meta:
+        index_name = "status"
+        projection = AllProjection()
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AbuseCaseModel(Model):
+    """R48/R49: the complaints about one contract and category, the customer's answers and the
+    measures taken. `case_id` is `abc_<hash of contract and category>_<n>` (deterministic: two
+    reports processed at once open one case). `revision` guards read-modify-writes."""
+    Meta = _meta("abuse_cases")
+    case_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    domain_name = UnicodeAttribute()
+    category = UnicodeAttribute()
+    severity = UnicodeAttribute()
+    status = UnicodeAttribute()
+    report_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    revision = NumberAttribute(default=0)
+    notified_at = UnicodeAttribute(null=True)
+    answer_deadline = UnicodeAttribute(null=True)     # R48: the instant the deadline ends
+    answer_deadline_on = UnicodeAttribute(null=True)  # R48: the last day (Paris) to answer
+    answers = JSONAttribute(null=True)                # [{"at", "by", "message"}]
+    severity_history = JSONAttribute(null=True)       # [{"at", "by", "from", "to", "note"}]
+    measures = JSONAttribute(null=True)               # R49: [{"measure", "level", "at", "by", ...}]
+    measure_applied_at = UnicodeAttribute(null=True)  # R49: the last measure (recurrence)
+    lifted_at = UnicodeAttribute(null=True)
+    lifted_by = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)             # resolved | dismissed
+    closed_at = UnicodeAttribute(null=True)
+    close_note = UnicodeAttribute(null=True)
+    by_customer = AbuseCaseCustomerIndex()
+    by_contract = AbuseCaseContractIndex()
+    by_status = AbuseCaseStatusIndex()
+
+
+ALL_MODELS += (AbuseReportModel, AbuseCaseModel)
+# --- tickets models (issue 5) ---
+class CustomerTicketsIndex(GlobalSecondaryIndex):
+    """R43: a customer's tickets, oldest first (the customer's own list)."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OpenTicketsIndex(GlobalSecondaryIndex):
+    """R43, sparse: a ticket carries `open_pool` only until it is taken into account, so operators
+    read the open tickets soonest deadline first with one Query, never a scan."""
+    class Meta:
+        index_name = "open"
+        projection = AllProjection()
+    open_pool = UnicodeAttribute(hash_key=True)
+    deadline_at = UnicodeAttribute(range_key=True)
+
+
+class ContractIncidentsIndex(GlobalSecondaryIndex):
+    """R45 -> R44, sparse: only incidents carry `incident_contract_id`; a contract's reported
+    outages by start, with one Query."""
+    class Meta:
+        index_name = "incidents"
+        projection = AllProjection()
+    incident_contract_id = UnicodeAttribute(hash_key=True)
+    incident_started_at = UnicodeAttribute(range_key=True)
+
+
+class TicketModel(Model):
+    """R43/R45: a support ticket. State open -> taken_into_account -> resolved (domain/tickets.py)."""
+    Meta = _meta("tickets")
+    ticket_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute(null=True)
+    domain_name = UnicodeAttribute(null=True)          # the contract's domain, named in the notices
+    kind = UnicodeAttribute()                          # question | incident | billing | other
+    subject = UnicodeAttribute()
+    state = UnicodeAttribute()
+    opened_by = UnicodeAttribute()                     # the actor (R56 naming): "subscriber:<login>"...
+    opened_by_login = UnicodeAttribute()
+    opened_by_role = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    deadline_at = UnicodeAttribute()                   # R43: 48 business hours after created_at (UTC ISO)
+    open_pool = UnicodeAttribute(null=True)            # sparse `open` index key, removed once taken into account
+    breached = BooleanAttribute(default=False)         # R43: not taken into account by its deadline
+    breached_at = UnicodeAttribute(null=True)
+    taken_at = UnicodeAttribute(null=True)
+    taken_by = UnicodeAttribute(null=True)
+    taken_on_time = BooleanAttribute(null=True)
+    incident = JSONAttribute(null=True)                # R45: {started_at, url, ended_at}
+    incident_contract_id = UnicodeAttribute(null=True)  # sparse `incidents` index key (incidents only)
+    incident_started_at = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    cause = UnicodeAttribute(null=True)                # R45: provider | outside_provider | no_fault_found
+    resolution_note = UnicodeAttribute(null=True)
+    message_count = NumberAttribute(default=0)
+    last_message_at = UnicodeAttribute(null=True)
+    request_fingerprint = UnicodeAttribute(null=True)  # an Idempotency-Key retry must ask for the same ticket
+    updated_at = UnicodeAttribute()
+    by_customer = CustomerTicketsIndex()
+    open_tickets = OpenTicketsIndex()
+    incidents = ContractIncidentsIndex()
+
+
+class TicketMessageModel(Model):
+    """R43: the messages of a ticket, in order (`message_id` starts with its UTC time)."""
+    Meta = _meta("ticket_messages")
+    ticket_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(range_key=True)
+    customer_id = UnicodeAttribute()
+    author = UnicodeAttribute()                        # customer | operator
+    actor = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+ALL_MODELS += (TicketModel, TicketMessageModel)
+# --- availability models (issue 5) ---
+
+
+class ProbeModel(Model):
+    """R44: one probe of a hosting space by its node, keyed by the space's contract id (the id the
+    node knows it by) and `at`, the back office's business time of receipt of the probe round
+    (UTC ISO, milliseconds). One row per round, contract_id `round#<node>#<round id>` and at
+    `round`, records the round's time of receipt (`received_at`) first, so a redelivered round
+    is stored again under the same keys, never twice (service/availability.py)."""
+    Meta = _meta("probes")
+    contract_id = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+    up = BooleanAttribute(null=True)
+    status = NumberAttribute(null=True)                # HTTP status; None: no answer
+    latency_ms = NumberAttribute(null=True)
+    domain = UnicodeAttribute(null=True)
+    node_id = UnicodeAttribute(null=True)
+    round_id = UnicodeAttribute(null=True)
+    probed_at = UnicodeAttribute(null=True)            # the node's own clock (kept for diagnosis)
+    error = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute(null=True)          # on a round's row: its business time of receipt
+    expires_epoch = NumberAttribute()                  # DynamoDB TTL
+
+
+class AvailabilityEventModel(Model):
+    """R44/R50: an announced maintenance window (`kind` maintenance) or a force majeure event
+    (`kind` force_majeure). `event_id` starts with the start instant (UTC, compact), so a query
+    of a kind reads its events in start order; it is derived from what the event says, so
+    announcing the same event again finds it."""
+    Meta = _meta("availability_events")
+    kind = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    start = UnicodeAttribute()
+    end = UnicodeAttribute(null=True)                  # force majeure: None while it lasts
+    nodes = JSONAttribute()                            # "all" or a list of node ids
+    description = UnicodeAttribute()
+    emergency = BooleanAttribute(default=False)        # maintenance announced after its start (15.2)
+    announced_at = UnicodeAttribute()
+    announced_by = UnicodeAttribute()
+    ended_at = UnicodeAttribute(null=True)             # force majeure: when its end was recorded
+    ended_by = UnicodeAttribute(null=True)
+
+
+ALL_MODELS += (ProbeModel, AvailabilityEventModel)
+# --- disputes models (issue 5) ---
+class CustomerDisputesIndex(GlobalSecondaryIndex):
+    """R46/R47/R51/R52/R53: a customer's claims, settlement cases, formal notices, oldest first."""
+    class Meta:
+        index_name = "customer"
+        projection = AllProjection()
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContractDisputesIndex(GlobalSecondaryIndex):
+    """The disputes of a contract, oldest first (R52: its formal notices; the operator's list)."""
+    class Meta:
+        index_name = "contract"
+        projection = AllProjection()
+    contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DisputeModel(Model):
+    """A claim (R46/R47), a settlement case (R51), a formal notice (R52) or an early termination
+    (R53) of a contract; `kind` says which, `details` holds what that kind records, `decision` how
+    it ended (service/disputes.py)."""
+    Meta = _meta("disputes")
+    dispute_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()                 # claim | settlement_case | formal_notice | early_termination
+    customer_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    description = UnicodeAttribute()          # the claim, the breach, the customer's reason
+    details = JSONAttribute()
+    decision = JSONAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_customer = CustomerDisputesIndex()
+    by_contract = ContractDisputesIndex()
+
+
+ALL_MODELS += (DisputeModel,)

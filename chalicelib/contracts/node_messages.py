@@ -45,6 +45,9 @@ class RestrictSpace(_SpaceCommand):
     """R23/R49: the site keeps answering but the space is limited (no uploads, no outgoing mail)."""
     type: Literal["RestrictSpace"] = "RestrictSpace"
     reason: str
+    # R49 (11.3, spam): also record the space's outgoing mail as blocked; it stays blocked until an
+    # UnsuspendSpace (a SuspendSpace blocks it too; a RestrictSpace without the flag leaves it as is).
+    block_outgoing_mail: bool = False
 
 
 class SuspendSpace(_SpaceCommand):
@@ -129,7 +132,28 @@ class NodeHeartbeat(_Message):
     sites: int = Field(ge=0)
 
 
-NodeResult = Annotated[Union[SpaceProvisioned, CommandApplied, CommandFailed, NodeHeartbeat, SpaceFirstUsed],
+class ProbeResult(BaseModel):
+    """R44: one site probed: a real HTTP GET of its home page to the node's own server (Host header)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    contract_id: str = Field(min_length=1, max_length=200)
+    domain: str = Field(min_length=1, max_length=253)
+    up: bool  # the server answered below 500 (a 503 suspension page is down, and excluded by R44)
+    status: Optional[int] = None  # the HTTP status; None: no answer (refused, timed out)
+    latency_ms: int = Field(ge=0)
+    error: Optional[str] = Field(default=None, max_length=200)
+
+
+class SiteProbes(_Message):
+    """R44: one probe round of the sites a node serves (a large round comes in several messages,
+    each with its own round id)."""
+    type: Literal["SiteProbes"] = "SiteProbes"
+    round_id: str = Field(min_length=1, max_length=100)
+    probed_at: datetime
+    results: list[ProbeResult] = Field(max_length=500)
+
+
+NodeResult = Annotated[Union[SpaceProvisioned, CommandApplied, CommandFailed, NodeHeartbeat, SpaceFirstUsed,
+                             SiteProbes],
                       Field(discriminator="type")]
 
 node_command_adapter: TypeAdapter = TypeAdapter(NodeCommand)

@@ -6,51 +6,31 @@ view here checks that the object it loaded belongs to the caller (OWASP API1): a
 customer's object answers 404, as an unknown one does."""
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint
 
-from ..bootstrap import Services, services
-from ..domain.access import Principal, may_use_contract, owns_customer
-from ..domain.errors import DomainError, NotFoundError
-from ..observability import logger
-from .auth import current_principal
-from .http import domain_error_response, json_response, parse_json_body, pydantic_error_response
+from ..bootstrap import Services
+from ..domain.access import Principal, owns_customer
+from ..domain.errors import NotFoundError
+from .http import json_response
+from .views import (client_ip, correlation_id as _cid, json_body, my_contract as _my_contract, principal_view,
+                    user_agent)
 
 bp = Blueprint(__name__)
+customer_view = principal_view(bp)
 
 
-def customer_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A customer-area view: gets (services, principal, **URI params); domain errors become 4xx
-    and a body that does not match its model a 400 naming the fields."""
-    @functools.wraps(view)
-    def wrapped(**params: str) -> Any:
-        from pydantic import ValidationError
-        try:
-            return view(services(), current_principal(bp.current_request), **params)
-        except ValidationError as exc:
-            return pydantic_error_response(exc)
-        except DomainError as exc:
-            return domain_error_response(exc)
-    return wrapped
-
-
-def _body(model: Any) -> Any:
-    return model.model_validate(parse_json_body(bp.current_request.raw_body))
+def _body(model: Any, **options: Any) -> Any:
+    return json_body(bp, model, **options)
 
 
 def _client_ip() -> str:
-    return (bp.current_request.context.get("identity") or {}).get("sourceIp") or "unknown"
+    return client_ip(bp)
 
 
 def _user_agent() -> str:
-    request = bp.current_request
-    return request.headers.get("user-agent") or (request.context.get("identity") or {}).get("userAgent") or ""
-
-
-def _cid() -> str:
-    return logger.get_correlation_id() or ""
+    return user_agent(bp)
 
 
 # ---- sign-in (R04) --------------------------------------------------------------------------------
@@ -112,13 +92,6 @@ def credentials_lost(svc: Services, principal: Principal):
 
 
 # ---- the customer's objects (R06: a beneficiary sees the contracts it was named on) ------------
-
-def _my_contract(svc: Services, principal: Principal, contract_id: str) -> Any:
-    contract = svc.store.get_contract(contract_id)
-    if contract is None or not may_use_contract(principal, contract.customer_id, contract_id):
-        raise NotFoundError(f"no contract {contract_id}", code="contract_not_found")
-    return contract
-
 
 @bp.route("/me/contracts", methods=["GET"])
 @customer_view

@@ -8,43 +8,21 @@ beneficiary (R06) reads its own login only and changes nothing. Bodies are stric
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint
 
-from ..bootstrap import Services, services
+from ..bootstrap import Services
 from ..domain.access import Principal
-from ..domain.errors import DomainError
-from ..observability import logger
-from ..service import privacy as _privacy  # noqa: F401  (registers the R03 deadline timer handler)
-from .auth import current_principal
-from .http import domain_error_response, json_response, parse_json_body, pydantic_error_response
+from .http import json_response
+from .views import correlation_id as _cid, json_body, principal_view
 
 bp = Blueprint(__name__)
+privacy_view = principal_view(bp)
 
 
-def privacy_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A view getting (services, principal, **URI params); domain errors become 4xx and a body
-    that does not match its model a 400 naming the fields."""
-    @functools.wraps(view)
-    def wrapped(**params: str) -> Any:
-        from pydantic import ValidationError
-        try:
-            return view(services(), current_principal(bp.current_request), **params)
-        except ValidationError as exc:
-            return pydantic_error_response(exc)
-        except DomainError as exc:
-            return domain_error_response(exc)
-    return wrapped
-
-
-def _body(model: Any) -> Any:
-    return model.model_validate(parse_json_body(bp.current_request.raw_body))
-
-
-def _cid() -> str:
-    return logger.get_correlation_id() or ""
+def _body(model: Any, **options: Any) -> Any:
+    return json_body(bp, model, **options)
 
 
 def _operator(principal: Principal) -> str:

@@ -6,70 +6,24 @@ customer's contract answers 404, as an unknown one does.
 """
 from __future__ import annotations
 
-import functools
-import re
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint
 
-from ..bootstrap import Services, services
-from ..domain.access import Principal, may_use_contract
-from ..domain.errors import DomainError, NotFoundError
-from ..observability import logger
-from .auth import current_principal
-from .http import domain_error_response, json_response, parse_json_body, pydantic_error_response
+from ..bootstrap import Services
+from ..domain.access import Principal
+from .http import json_response
+from .views import (any_contract as _contract, correlation_id as _cid, json_body, known_id as _known_id,
+                    my_contract as _my_contract, principal_view)
 
 bp = Blueprint(__name__)
+terms_view = principal_view(bp)
 
 
-def terms_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A view of this module: gets (services, principal, **URI params); domain errors become 4xx
-    and a body that does not match its model a 400 naming the fields."""
-    @functools.wraps(view)
-    def wrapped(**params: str) -> Any:
-        from pydantic import ValidationError
-        try:
-            return view(services(), current_principal(bp.current_request), **params)
-        except ValidationError as exc:
-            return pydantic_error_response(exc)
-        except DomainError as exc:
-            return domain_error_response(exc)
-    return wrapped
+def _body(model: Any, **options: Any) -> Any:
+    return json_body(bp, model, **options)
 
 
-def _body(model: Any, *, empty_allowed: bool = False) -> Any:
-    raw = bp.current_request.raw_body
-    if empty_allowed and not (raw or b"").strip():
-        return model.model_validate({})
-    return model.model_validate(parse_json_body(raw))
-
-
-def _cid() -> str:
-    return logger.get_correlation_id() or ""
-
-
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _known_id(value: str, code: str, what: str) -> str:
-    """A path id that cannot name a stored item (too long for a key, odd characters) is unknown."""
-    if not _ID.fullmatch(value or ""):
-        raise NotFoundError(f"no {what} {value[:64]!r}", code=code)
-    return value
-
-
-def _contract(svc: Services, contract_id: str) -> Any:
-    contract = svc.store.get_contract(_known_id(contract_id, "contract_not_found", "contract"))
-    if contract is None:
-        raise NotFoundError(f"no contract {contract_id}", code="contract_not_found")
-    return contract
-
-
-def _my_contract(svc: Services, principal: Principal, contract_id: str) -> Any:
-    contract = svc.store.get_contract(_known_id(contract_id, "contract_not_found", "contract"))
-    if contract is None or not may_use_contract(principal, contract.customer_id, contract_id):
-        raise NotFoundError(f"no contract {contract_id}", code="contract_not_found")
-    return contract
 
 
 # ---- R58: the effective terms of a contract ----------------------------------------------------

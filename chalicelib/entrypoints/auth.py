@@ -16,7 +16,7 @@ import functools
 import hashlib
 import hmac
 import json
-from typing import Any, Optional
+from typing import Any
 
 from ..bootstrap import Services
 from ..domain.access import ALL_SCOPES, NODE, OPERATOR, Principal

@@ -50,6 +50,9 @@ def _node_result_record(record: Any) -> str:
     from ..contracts.node_messages import CommandApplied, CommandFailed, NodeHeartbeat, NodeResult, SpaceFirstUsed
     from ..service import provisioning
     message = parse(event=record.json_body, model=NodeResult)
+    if message.type == "SiteProbes":  # R44: a probe round (issue 5 availability)
+        from ..service.availability import on_site_probes
+        return on_site_probes(message, services())
     if isinstance(message, NodeHeartbeat):
         return provisioning.on_node_heartbeat(message, services())
     if isinstance(message, SpaceFirstUsed):

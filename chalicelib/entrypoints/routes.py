@@ -184,6 +184,126 @@ ROUTES: dict[tuple[str, str], RouteSpec] = {
     ("POST", "/me/contracts/{contract_id}/plan-change-requests"): RouteSpec(
         SUBSCRIBER_ONLY, "R55 (21.3): ask for another plan: an offer, or no change",
         body="chalicelib.contracts.terms_v1:PlanChangeRequestV1", errors=(400, 404, 409, 422), tag="account"),
+    # --- abuse (issue 5) ---
+    ("POST", "/abuse-reports"): RouteSpec(
+        PUBLIC, "R48: report an abuse (spam, illegal content, copyright, defamation, phishing/malware); the same "
+        "202 whatever the target; evidence files through the pre-signed uploads of the answer", ok=202,
+        body="chalicelib.contracts.abuse_v1:AbuseReportV1", errors=(400, 429), tag="abuse"),
+    ("POST", "/admin/abuse-reports"): RouteSpec(
+        operator("abuse"), "R48 (1.20): enter a court or authority order or a third party's written claim", ok=201,
+        body="chalicelib.contracts.abuse_v1:AdminAbuseReportV1", errors=(400, 404, 409), tag="operator"),
+    ("GET", "/me/abuse-cases"): RouteSpec(SUBSCRIBER_ONLY, "R48: the complaints about your services (never who "
+                                          "complained) and the measures taken", tag="account"),
+    ("POST", "/me/abuse-cases/{case_id}/answer"): RouteSpec(
+        SUBSCRIBER_ONLY, "R48: answer a complaint before its deadline",
+        body="chalicelib.contracts.abuse_v1:AbuseAnswerV1", errors=(400, 404, 409), tag="account"),
+    ("GET", "/admin/abuse-cases"): RouteSpec(operator("abuse"), "R48/R49: abuse cases (?status=), the open ones first",
+                                             errors=(400,), tag="operator"),
+    ("GET", "/admin/abuse-cases/{case_id}"): RouteSpec(
+        operator("abuse"), "R48/R49: a case with its reports, reporter contacts, evidence links and measures",
+        errors=(404,), tag="operator"),
+    ("POST", "/admin/abuse-cases/{case_id}/severity"): RouteSpec(
+        operator("abuse"), "R49: qualify the severity (manifestly illegal: suspended at once)",
+        body="chalicelib.contracts.abuse_v1:AbuseSeverityV1", errors=(400, 404, 409), tag="operator"),
+    ("POST", "/admin/abuse-cases/{case_id}/measure"): RouteSpec(
+        operator("abuse"), "R49: apply the matrix's measure now, or another with its reason",
+        body="chalicelib.contracts.abuse_v1:AbuseMeasureV1", errors=(400, 404, 409, 422), tag="operator"),
+    ("POST", "/admin/abuse-cases/{case_id}/close"): RouteSpec(
+        operator("abuse"), "Close a case: resolved, or dismissed (no abuse)",
+        body="chalicelib.contracts.abuse_v1:AbuseCloseV1", errors=(400, 404, 409), tag="operator"),
+    ("POST", "/admin/abuse-cases/{case_id}/lift"): RouteSpec(
+        operator("abuse"), "R49: lift the contract's abuse hold (never another reason's)",
+        body="chalicelib.contracts.abuse_v1:AbuseLiftV1", errors=(400, 404, 409), tag="operator"),
+    # --- tickets (issue 5) ---
+    ("POST", "/me/tickets"): RouteSpec(
+        ANY_CUSTOMER, "R43/R45: open a support ticket or report an incident; taken into account within 48 "
+        "business hours (Paris); Idempotency-Key honoured", ok=201, body="chalicelib.contracts.tickets_v1:TicketV1",
+        errors=(400, 404, 409, 422), tag="support"),
+    ("GET", "/me/tickets"): RouteSpec(ANY_CUSTOMER, "R43: your tickets, newest first (a beneficiary: its own)",
+                                      tag="support"),
+    ("GET", "/me/tickets/{ticket_id}"): RouteSpec(ANY_CUSTOMER, "R43: one of your tickets with its messages",
+                                                  errors=(404,), tag="support"),
+    ("POST", "/me/tickets/{ticket_id}/messages"): RouteSpec(
+        ANY_CUSTOMER, "R43: write on one of your tickets", ok=201,
+        body="chalicelib.contracts.tickets_v1:TicketMessageV1", errors=(400, 404, 409, 422), tag="support"),
+    ("GET", "/admin/tickets"): RouteSpec(
+        operator("customers"), "R43: tickets not yet taken into account (?state=open), soonest deadline first, "
+        "with breach flags", errors=(400,), tag="operator"),
+    ("GET", "/admin/tickets/{ticket_id}"): RouteSpec(operator("customers"), "R43/R45: a ticket and its messages",
+                                                     errors=(404,), tag="operator"),
+    ("POST", "/admin/tickets/{ticket_id}/taken-into-account"): RouteSpec(
+        operator("customers"), "R43: record a ticket taken into account (who, when; on time or late)",
+        errors=(404, 409), tag="operator"),
+    ("POST", "/admin/tickets/{ticket_id}/messages"): RouteSpec(
+        operator("customers"), "R43: answer a ticket (mailed to the customer; takes an open ticket into account)",
+        ok=201, body="chalicelib.contracts.tickets_v1:TicketMessageV1", errors=(400, 404, 409, 422),
+        tag="operator"),
+    ("POST", "/admin/tickets/{ticket_id}/resolution"): RouteSpec(
+        operator("customers"), "R45: resolve a ticket with its cause; the customer is told when it lies outside "
+        "the provider", body="chalicelib.contracts.tickets_v1:TicketResolutionV1", errors=(400, 404, 409, 422),
+        tag="operator"),
+    # --- availability (issue 5) ---
+    ("GET", "/admin/contracts/{contract_id}/availability"): RouteSpec(
+        operator("read"), "R44: the month's availability of the hosting space (?month=YYYY-MM) vs 99.8 %",
+        errors=(400, 404), tag="operator"),
+    ("GET", "/me/contracts/{contract_id}/availability"): RouteSpec(
+        ANY_CUSTOMER, "R44: your hosting space's availability for a month (?month=YYYY-MM)", errors=(400, 404),
+        tag="account"),
+    ("POST", "/admin/maintenance-windows"): RouteSpec(
+        operator("provisioning"), "R44: announce a maintenance window (beforehand, or as an emergency)", ok=201,
+        body="chalicelib.contracts.availability_v1:MaintenanceWindowV1", errors=(400, 422), tag="operator"),
+    ("GET", "/admin/maintenance-windows"): RouteSpec(
+        operator("read"), "R44: the announced maintenance windows (?month=YYYY-MM)", errors=(400,), tag="operator"),
+    ("POST", "/admin/force-majeure"): RouteSpec(
+        operator("contracts"), "R50: declare a force majeure event over a period and services", ok=201,
+        body="chalicelib.contracts.availability_v1:ForceMajeureV1", errors=(400, 422), tag="operator"),
+    ("GET", "/admin/force-majeure"): RouteSpec(
+        operator("read"), "R50: the force majeure events (?month=YYYY-MM)", errors=(400,), tag="operator"),
+    ("POST", "/admin/force-majeure/{event_id}/end"): RouteSpec(
+        operator("contracts"), "R50: record the end of a force majeure event",
+        body="chalicelib.contracts.availability_v1:ForceMajeureEndV1", errors=(400, 404, 409), tag="operator"),
+    ("POST", "/admin/contracts/{contract_id}/force-majeure-termination"): RouteSpec(
+        operator("contracts"), "R50: terminate a contract after more than 30 days of force majeure",
+        body="chalicelib.contracts.availability_v1:ForceMajeureTerminationV1", errors=(400, 404, 409, 422),
+        tag="operator"),
+    ("POST", "/me/contracts/{contract_id}/force-majeure-termination"): RouteSpec(
+        SUBSCRIBER_ONLY, "R50: terminate your contract after more than 30 days of force majeure",
+        body="chalicelib.contracts.availability_v1:ForceMajeureTerminationV1", errors=(400, 404, 409, 422),
+        tag="account"),
+    # --- disputes (issue 5) ---
+    ("POST", "/admin/claims"): RouteSpec(
+        operator("contracts"), "R46/R47: record a claim; filed more than a year after its event it is time-barred",
+        ok=201, body="chalicelib.contracts.disputes_v1:ClaimV1", errors=(400, 404, 422), tag="operator"),
+    ("POST", "/admin/claims/{claim_id}/decision"): RouteSpec(
+        operator("contracts"), "R46: decide a claim; compensation capped at the yearly price unless gross fault",
+        body="chalicelib.contracts.disputes_v1:ClaimDecisionV1", errors=(400, 404, 409, 422), tag="operator"),
+    ("GET", "/me/claims"): RouteSpec(SUBSCRIBER_ONLY, "R46/R47: your claims and their decisions", tag="account"),
+    ("POST", "/me/claims"): RouteSpec(
+        SUBSCRIBER_ONLY, "R47: file a claim about one of your contracts (time-barred after one year)", ok=201,
+        body="chalicelib.contracts.disputes_v1:CustomerClaimV1", errors=(400, 404, 422), tag="account"),
+    ("POST", "/admin/contracts/{contract_id}/settlement-cases"): RouteSpec(
+        operator("contracts"), "R51: open a settlement case for a breach neither illegal nor a payment default",
+        ok=201, body="chalicelib.contracts.disputes_v1:SettlementCaseV1", errors=(400, 404, 409, 422),
+        tag="operator"),
+    ("POST", "/admin/settlement-cases/{settlement_id}/outcome"): RouteSpec(
+        operator("contracts"), "R51: a settlement case settled or failed",
+        body="chalicelib.contracts.disputes_v1:SettlementOutcomeV1", errors=(400, 404, 409), tag="operator"),
+    ("POST", "/admin/contracts/{contract_id}/formal-notices"): RouteSpec(
+        operator("contracts"), "R52: serve (or record the customer's) formal notice for a gross breach", ok=201,
+        body="chalicelib.contracts.disputes_v1:FormalNoticeV1", errors=(400, 404, 409, 422), tag="operator"),
+    ("POST", "/admin/formal-notices/{formal_notice_id}/remedied"): RouteSpec(
+        operator("contracts"), "R52: the breach was remedied: no termination on this notice",
+        body="chalicelib.contracts.disputes_v1:RemedyV1", errors=(400, 404, 409), tag="operator"),
+    ("POST", "/admin/contracts/{contract_id}/termination"): RouteSpec(
+        operator("contracts"), "R52: terminate for gross breach once the formal notice's month is over",
+        body="chalicelib.contracts.disputes_v1:BreachTerminationV1", errors=(400, 404, 409, 422), tag="operator"),
+    ("GET", "/admin/contracts/{contract_id}/disputes"): RouteSpec(
+        operator("read"), "A contract's claims, settlement cases, formal notices, early termination", errors=(404,),
+        tag="operator"),
+    ("POST", "/me/contracts/{contract_id}/early-termination"): RouteSpec(
+        SUBSCRIBER_ONLY, "R53: end your contract early; outside the allowed cases the remaining sums are owed",
+        ok=201, body="chalicelib.contracts.disputes_v1:EarlyTerminationV1", errors=(400, 404, 409, 422),
+        tag="account"),
     # Local mode only (404 on a real stage)
     ("GET", "/dev/clock"): RouteSpec(DEV, "The business clock (local mode)", tag="development"),
     ("POST", "/dev/clock"): RouteSpec(DEV, "Move the business clock forward (local mode)", body=f"{ADM}:ClockMoveV1",

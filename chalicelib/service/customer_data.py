@@ -67,6 +67,21 @@ class Records:
     domains: list[DomainModel] = field(default_factory=list)
     notices: list[NoticeModel] = field(default_factory=list)
     evidence: list[EvidenceModel] = field(default_factory=list)
+    # Issue 5 records (tickets and their messages, claims and cases, abuse cases about the
+    # customer): exported as stored, their text pseudonymised at erasure.
+    others: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def _other_records(customer_id: str) -> dict[str, list[Any]]:
+    """R07: the customer's tickets (R43) with their messages, disputes (R46-R53) and the abuse
+    cases about it (R48; the complaints themselves and their authors are third parties' data and
+    stay out)."""
+    from ..adapters.models import AbuseCaseModel, DisputeModel, TicketMessageModel, TicketModel
+    tickets = list(TicketModel.by_customer.query(customer_id))
+    return {"tickets": tickets,
+            "ticket_messages": [m for t in tickets for m in TicketMessageModel.query(t.ticket_id)],
+            "disputes": list(DisputeModel.by_customer.query(customer_id)),
+            "abuse_cases": list(AbuseCaseModel.by_customer.query(customer_id))}
 
 
 def records_of(customer: CustomerModel, services: Services) -> Records:
@@ -75,7 +90,7 @@ def records_of(customer: CustomerModel, services: Services) -> Records:
                    orders=list(OrderModel.by_customer.query(cid)), contracts=contracts_of_customer(cid, services),
                    invoices=[store.get_invoice(i.invoice_id) or i for i in InvoiceModel.by_customer.query(cid)],
                    domains=list(DomainModel.by_customer.query(cid)), notices=list(NoticeModel.by_customer.query(cid)),
-                   evidence=list(EvidenceModel.query(cid, consistent_read=True)))
+                   evidence=list(EvidenceModel.query(cid, consistent_read=True)), others=_other_records(cid))
 
 
 def _plain(value: Any) -> Any:
@@ -162,6 +177,7 @@ def export(customer_id: str, services: Services, *, actor: str, correlation_id: 
         "verification": verification_view(customer.verification, full=True),
         "privacy_requests": [e for e in evidence if str(e["action"]).startswith(PRIVACY_ACTIONS)],
         "payer_records": _payer_records(customer, services),
+        **{name: [row(r) for r in rows] for name, rows in records.others.items()},
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return {**document, "sha256": hashlib.sha256(canonical.encode()).hexdigest()}
@@ -213,6 +229,9 @@ def _pseudonyms(records: Records) -> Pseudonyms:
         names.collect(notice.context or {})
     for entry in records.evidence:
         names.collect({"before": entry.before or {}, "after": entry.after or {}})
+    for rows in records.others.values():
+        for other in rows:
+            names.collect({k: v for k, v in row(other).items() if k in ("email", "reporter", "incident")})
     return names
 
 
@@ -255,6 +274,13 @@ def _row_updates(records: Records, names: Pseudonyms) -> list[tuple[str, Any, li
         if actions:
             updates.append((f"notice:{notice.notice_id}", NoticeModel(notice_id=notice.notice_id), actions,
                             NoticeModel.notice_id.exists()))
+    for kind, rows in records.others.items():
+        for other in rows:
+            actions = _scrubbed_attributes(other, names)
+            if actions:
+                key = type(other)(**{a: getattr(other, a) for a in _key_names(type(other))})
+                updates.append((f"{kind}:{'#'.join(str(getattr(other, a)) for a in _key_names(type(other)))}",
+                                key, actions, getattr(type(other), _key_names(type(other))[0]).exists()))
     for entry in records.evidence:
         actions = []
         for name in ("actor", "entity_id"):
@@ -270,6 +296,32 @@ def _row_updates(records: Records, names: Pseudonyms) -> list[tuple[str, Any, li
                             EvidenceModel(customer_id=entry.customer_id, entry_id=entry.entry_id), actions,
                             EvidenceModel.entry_id.exists()))
     return updates
+
+
+def _key_names(model_class: Any) -> list[str]:
+    """The hash key (then range key) attribute names of a PynamoDB model."""
+    attributes = model_class.get_attributes()
+    return ([n for n, a in attributes.items() if a.is_hash_key] + [n for n, a in attributes.items() if a.is_range_key])
+
+
+def _scrubbed_attributes(model: Any, names: Pseudonyms) -> list:
+    """Update actions replacing every personal value in a row's text, maps and lists (keys,
+    ids, amounts and dates untouched)."""
+    actions = []
+    keys = set(_key_names(type(model)))
+    for name, attribute in type(model).get_attributes().items():
+        value = getattr(model, name)
+        if name in keys or name.endswith("_id") or value is None:
+            continue
+        if isinstance(value, str):
+            new = names.text(value)
+        elif isinstance(value, (dict, list)):
+            new = names.scrub(value)
+        else:
+            continue
+        if new != value:
+            actions.append(attribute.set(new))
+    return actions
 
 
 def _final_effect(records: Records, names: Pseudonyms, now: Any, actor: str, counts: dict[str, int],

@@ -92,8 +92,11 @@ def set_hold(effect: Effect, label: str, contract: ContractModel, reason: HoldRe
             issue_node_command(effect, contract, services, "UnsuspendSpace", now, actor)
         else:
             command = "SuspendSpace" if strongest == HoldLevel.SUSPENDED else "RestrictSpace"
-            issue_node_command(effect, contract, services, command, now, actor,
-                               reason=next(r for r, lv in new_holds.items() if lv == strongest.value))
+            why = next(r for r, lv in new_holds.items() if lv == strongest.value)
+            # R23: an overdue restriction blocks uploads and outgoing mail (as its notice says)
+            mail = {"block_outgoing_mail": True} if (command == "RestrictSpace"
+                                                     and why == HoldReason.NON_PAYMENT.value) else {}
+            issue_node_command(effect, contract, services, command, now, actor, reason=why, **mail)
     return state
 
 

@@ -39,6 +39,24 @@ CURRENT_VERSIONS: dict[str, int] = {
     "verification_suspended": 1,  # R03: deadline missed, service suspended until a document is accepted
     "credentials_issued": 1,     # R04, R06: login and password (made at delivery, stored masked)
     "plan_change": 1,            # R55: a change removing an essential function; the objection deadline
+    # --- abuse templates (issue 5) ---
+    "abuse_complaint": 1,        # R48: a complaint about the service; what, never who; the answer deadline
+    "abuse_measure": 1,          # R49 (17.4): a measure applied (warning, mail blocked, limit, suspension)
+    "abuse_lifted": 1,           # R49: the abuse measure is lifted (another hold may remain)
+    # --- tickets templates (issue 5) ---
+    "ticket_received": 1,        # R43: the ticket acknowledged with its take-into-account deadline
+    "ticket_reply": 1,           # R43: an operator's answer on the ticket
+    "ticket_resolved": 1,        # R45: the resolution; says so when the cause lies outside the provider
+    # --- availability templates (issue 5) ---
+    "force_majeure_terminated": 1,  # R50: terminated after more than 30 days of force majeure
+    # --- disputes templates (issue 5) ---
+    "dispute_claim_decision": 1,      # R46/R47: a claim granted (capped or not), rejected, or time-barred
+    "dispute_settlement_opened": 1,   # R51: a settlement case opened for a breach
+    "dispute_settlement_outcome": 1,  # R51: the case settled or failed
+    "dispute_formal_notice": 1,       # R52: mise en demeure, the last day to remedy
+    "dispute_formal_notice_remedied": 1,  # R52: the breach was cured, no termination
+    "dispute_breach_termination": 1,  # R52 + R20: terminated for gross breach, the deletion date
+    "dispute_early_termination": 1,   # R53 + R20: the customer's early termination, the sums still owed
 }
 
 # Documents (not notices: no subject, no mail) rendered from the same directory, same filters,

@@ -80,7 +80,8 @@ def sweep(services: Services) -> int:
 
 def _register_handlers() -> None:
     """Import the modules whose @timer_handler functions handle each kind."""
-    from . import billing_cycle, lifecycle, order_expiry, privacy  # noqa: F401
+    from . import (abuse_cases, billing_cycle, disputes, lifecycle, order_expiry, privacy,  # noqa: F401
+                   tickets)
 
 
 def fire(timer_id: str, services: Services) -> str:

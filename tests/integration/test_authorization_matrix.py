@@ -163,6 +163,78 @@ MATRIX: dict[tuple[str, str], Case] = {
         OPERATOR(200), lambda w, who: {"accepted": True, "note": "Kbis conforme"}),
     ("GET", "/admin/customers/{customer_id}/export"): Case(OPERATOR(200)),
     ("POST", "/admin/customers/{customer_id}/erasure"): Case(OPERATOR(409)),
+    # --- abuse (issue 5) ---
+    ("POST", "/abuse-reports"): Case(PUBLIC(202), lambda w, who: {  # R48: anyone, no account needed
+        "category": "spam", "target": {"domain": "acme-test.fr"}, "reporter": {"email": f"{who}@plaignant.example"},
+        "description": "Des messages publicitaires non sollicités arrivent chaque jour."}),
+    ("POST", "/admin/abuse-reports"): Case(OPERATOR(201), lambda w, who: {
+        "source": "third_party_claim", "category": "copyright", "document_reference": f"LR-{who}",
+        "description": "Courrier d'un ayant droit : photographies reproduites sans autorisation.",
+        "contract_id": w["contract_id"]}),
+    ("GET", "/me/abuse-cases"): Case(ANY_CUSTOMER(200, ben=403)),
+    ("POST", "/me/abuse-cases/{case_id}/answer"): Case(SUBSCRIBER_OF_A(200), lambda w, who: {
+        "message": "Les envois sont arrêtés depuis ce matin."}),
+    ("GET", "/admin/abuse-cases"): Case(OPERATOR(200)),
+    ("GET", "/admin/abuse-cases/{case_id}"): Case(OPERATOR(200)),
+    ("POST", "/admin/abuse-cases/{case_id}/severity"): Case(OPERATOR(200), lambda w, who: {"severity": "minor"}),
+    ("POST", "/admin/abuse-cases/{case_id}/measure"): Case(OPERATOR(200), lambda w, who: {}),
+    ("POST", "/admin/abuse-cases/{case_id}/close"): Case(OPERATOR(200), lambda w, who: {
+        "outcome": "dismissed", "note": "aucun envoi constaté"}),
+    ("POST", "/admin/abuse-cases/{case_id}/lift"): Case(OPERATOR(409), lambda w, who: {"note": "levée"}),  # no hold
+    # --- tickets (issue 5) ---
+    # R43/R45: any customer opens a ticket; A's ticket (PARAMS) is A's subscriber's: B and the beneficiary get 404
+    ("POST", "/me/tickets"): Case(ANY_CUSTOMER(201), lambda w, who: {
+        "kind": "question", "subject": f"Question de {who}", "message": "Comment publier mon site ?"}),
+    ("GET", "/me/tickets"): Case(ANY_CUSTOMER(200)),
+    ("GET", "/me/tickets/{ticket_id}"): Case(ANY_CUSTOMER(200, b=404, ben=404)),
+    ("POST", "/me/tickets/{ticket_id}/messages"): Case(ANY_CUSTOMER(201, b=404, ben=404),
+                                                       lambda w, who: {"message": f"Précision de {who}"}),
+    ("GET", "/admin/tickets"): Case(OPERATOR(200), query="state=open"),
+    ("GET", "/admin/tickets/{ticket_id}"): Case(OPERATOR(200)),
+    ("POST", "/admin/tickets/{ticket_id}/taken-into-account"): Case(OPERATOR(200)),
+    ("POST", "/admin/tickets/{ticket_id}/messages"): Case(OPERATOR(201), lambda w, who: {"message": "Réponse"}),
+    ("POST", "/admin/tickets/{ticket_id}/resolution"): Case(OPERATOR(200), lambda w, who: {
+        "cause": "provider", "note": "Service redémarré."}),
+    # --- availability (issue 5) ---
+    ("GET", "/admin/contracts/{contract_id}/availability"): Case(OPERATOR(200), query="month=2026-11"),
+    ("GET", "/me/contracts/{contract_id}/availability"): Case(ANY_CUSTOMER(200, b=404), query="month=2026-11"),
+    ("POST", "/admin/maintenance-windows"): Case(OPERATOR(201), lambda w, who: {
+        "start": "2026-12-10T02:00:00+01:00", "end": "2026-12-10T04:00:00+01:00", "node_ids": "all",
+        "description": "Mise à jour du noyau"}),
+    ("GET", "/admin/maintenance-windows"): Case(OPERATOR(200)),
+    ("POST", "/admin/force-majeure"): Case(OPERATOR(201), lambda w, who: {
+        "start": "2026-11-20T00:00:00+01:00", "description": "Incendie", "services": [w["node_id"]]}),
+    ("GET", "/admin/force-majeure"): Case(OPERATOR(200)),
+    ("POST", "/admin/force-majeure/{event_id}/end"): Case(OPERATOR(200), lambda w, who: {
+        "end": "2026-12-02T00:00:00+01:00"}),
+    # R50: no such event (an event of 30 days and more is in test_availability.py)
+    ("POST", "/admin/contracts/{contract_id}/force-majeure-termination"): Case(
+        OPERATOR(404), lambda w, who: {"event_id": "fm_unknown"}),
+    ("POST", "/me/contracts/{contract_id}/force-majeure-termination"): Case(
+        SUBSCRIBER_OF_A(404), lambda w, who: {"event_id": "fm_unknown"}),
+    # --- disputes (issue 5) ---
+    # R46/R47/R51/R52/R53: operators act on A's contract; A files and ends its own (B: 404, beneficiary: 403)
+    ("POST", "/admin/claims"): Case(OPERATOR(201), lambda w, who: {
+        "contract_id": w["contract_id"], "event_at": "2026-11-20T10:00:00+01:00", "description": f"Panne ({who})",
+        "amount_claimed_cents": 1000}),
+    ("POST", "/admin/claims/{claim_id}/decision"): Case(OPERATOR(200), lambda w, who: {
+        "granted_cents": 100, "note": "Geste commercial."}),
+    ("GET", "/me/claims"): Case(ANY_CUSTOMER(200, ben=403)),
+    ("POST", "/me/claims"): Case(SUBSCRIBER_OF_A(201), lambda w, who: {
+        "contract_id": w["contract_id"], "event_at": "2026-11-20T10:00:00+01:00", "description": f"Panne ({who})",
+        "amount_claimed_cents": 1000}),
+    ("POST", "/admin/contracts/{contract_id}/settlement-cases"): Case(OPERATOR(201), lambda w, who: {
+        "breach": f"Sauvegardes non restaurées ({who}).", "breach_kind": "service_quality"}),
+    ("POST", "/admin/settlement-cases/{settlement_id}/outcome"): Case(OPERATOR(200), lambda w, who: {
+        "outcome": "failed", "note": "Aucun accord."}),
+    ("POST", "/admin/contracts/{contract_id}/formal-notices"): Case(OPERATOR(201), lambda w, who: {
+        "breach": f"Site de hameçonnage ({who}).", "gross_or_wilful": True, "illegal": True}),
+    ("POST", "/admin/formal-notices/{formal_notice_id}/remedied"): Case(OPERATOR(200), lambda w, who: {
+        "note": "Le site a été retiré."}),
+    ("POST", "/admin/contracts/{contract_id}/termination"): Case(OPERATOR(422), lambda w, who: {}),  # no notice
+    ("GET", "/admin/contracts/{contract_id}/disputes"): Case(OPERATOR(200)),
+    ("POST", "/me/contracts/{contract_id}/early-termination"): Case(SUBSCRIBER_OF_A(201), lambda w, who: {
+        "reason": "Nous changeons d'hébergeur."}),
 }
 
 
@@ -184,7 +256,28 @@ def announced_change(client, world: dict) -> str:
     return json.loads(answer.body)["change_id"]
 
 
-PARAMS: dict[str, Callable] = {"change_id": announced_change, "request_id": verification_request}
+def a_ticket(client, world: dict) -> str:
+    """R45: an incident A's subscriber reported on A's contract."""
+    answer = client.http.post("/me/tickets", body=json.dumps({
+        "kind": "incident", "subject": "Site inaccessible", "message": "Erreur 502.", "contract_id":
+        world["contract_id"], "incident": {"started_at": "2026-11-27T09:00:00+00:00"}}),
+        headers={"Content-Type": "application/json", **world["headers"]["a"]})
+    assert answer.status_code == 201, answer.body
+    return json.loads(answer.body)["ticket_id"]
+
+
+from tests.integration.test_disputes import matrix_params as dispute_params  # noqa: E402  (issue 5 disputes)
+
+from tests.integration.test_availability import declared_force_majeure  # noqa: E402  (issue 5 availability)
+def abuse_case(client, world: dict) -> str:
+    """R48: a third party's written claim about A's contract opened a case (spam)."""
+    from tests.integration.test_abuse import case_for_matrix
+    return case_for_matrix(client, world)
+
+
+PARAMS: dict[str, Callable] = {"change_id": announced_change, "request_id": verification_request,
+                               "case_id": abuse_case,
+                               "ticket_id": a_ticket, "event_id": declared_force_majeure, **dispute_params()}
 
 
 def test_every_route_is_in_the_matrix():

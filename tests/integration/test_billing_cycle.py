@@ -130,7 +130,9 @@ def test_R23_R24_R25_unpaid_month_is_restricted_then_suspended_and_restored_at_o
     assert run_timers(client, aws, services) == ["overdue_restrict"]
     contract = services.store.get_contract(contract_id)
     assert (contract.status, contract.holds) == ("restricted", {"non_payment": "restricted"})
-    assert node_commands(aws) == ["RestrictSpace"]
+    [command] = [json.loads(m["Body"]) for m in queue_messages(aws["node_queue"])]
+    # R23: uploads and outgoing mail are blocked, as the restriction notice tells the customer
+    assert (command["type"], command["block_outgoing_mail"]) == ("RestrictSpace", True)
     assert "contract_restricted" in notices(services, contract_id)
     # R25: the customer is recorded as a bad payer, by email and SIREN.
     assert MetaModel.get("bad_payer#email:contact@acme.fr").text == month_3.number

@@ -495,3 +495,23 @@ def test_R07_an_erased_customer_order_history_keeps_dates_and_amounts(client, aw
         order_before.status, order_before.plan, order_before.created_at, order_before.acceptance.terms_version)
     assert order.acceptance.client_ip.startswith("erased-") and order.acceptance.user_agent.startswith("erased-")
     assert date.fromisoformat(services.store.get_customer(jeanne["customer_id"]).erased_at[:10]) == date(2026, 12, 27)
+
+
+def test_R07_R43_tickets_are_exported_and_their_text_pseudonymised_at_erasure(client, aws, services, clock, jeanne):
+    """R07: what the customer wrote in a support ticket (R43) is part of the export, and its
+    personal values are pseudonymised with the rest; the ticket itself stays."""
+    status, ticket = call(client, "POST", "/me/tickets", {
+        "kind": "question", "subject": "Facture de Jeanne Dupont",
+        "message": "Rappelez-moi au 0601020304 ou écrivez à jeanne@dupont.fr"}, jeanne["headers"])
+    assert status == 201, ticket
+    status, before = call(client, "GET", "/me/export", headers=jeanne["headers"])
+    assert [t["ticket_id"] for t in before["tickets"]] == [ticket["ticket_id"]]
+    assert any("0601020304" in m["body"] for m in before["ticket_messages"])
+    expire(client, aws, services, clock, jeanne)
+    status, body = erase_now(client, aws, "/me/erasure", jeanne["headers"], jeanne["customer_id"])
+    assert status == 200 and body["status"] == "erased"
+    status, after = call(client, "GET", f"/admin/customers/{jeanne['customer_id']}/export", headers=OPERATOR)
+    text = json.dumps({"tickets": after["tickets"], "messages": after["ticket_messages"]}, ensure_ascii=False)
+    assert [t["ticket_id"] for t in after["tickets"]] == [ticket["ticket_id"]]
+    for value in ("0601020304", "jeanne@dupont.fr", "Jeanne Dupont"):
+        assert value not in text, value

@@ -54,6 +54,54 @@ SAMPLES: dict[str, dict] = {
     "plan_change": {"domain": "acme-test.fr", "contract_id": "ctr_1", "plan_name": "SOHO Start",
                     "description": "Les scripts CGI/Perl ne sont plus exécutés.", "effective_on": "2027-01-31",
                     "objection_deadline": "2027-02-28"},  # R55
+    # --- abuse samples (issue 5) ---
+    "abuse_complaint": {"domain": "acme-test.fr", "contract_id": "ctr_1", "case_id": "abc_1_000",
+                        "category": "envoi de messages non sollicités (spam)", "target_kind": "adresse e-mail",
+                        "target": "news@acme-test.fr",
+                        "excerpt": "Je reçois chaque jour des publicités non sollicitées.",
+                        "answer_deadline_on": "2026-12-04"},  # R48
+    "abuse_measure": {"domain": "acme-test.fr", "contract_id": "ctr_1", "case_id": "abc_1_000",
+                      "category": "contenu illicite", "measure": "suspend",
+                      "measure_label": "suspension : le site affiche une page de suspension",
+                      "since": "2026-12-05T09:00:00+00:00", "immediate": True, "repeat": False},  # R49
+    "abuse_lifted": {"domain": "acme-test.fr", "contract_id": "ctr_1", "case_id": "abc_1_000",
+                     "since": "2026-12-06T09:00:00+00:00", "still_held": True},  # R49
+    # --- tickets samples (issue 5) ---
+    "ticket_received": {"ticket_id": "tkt_1", "subject": "Site inaccessible", "kind": "incident",
+                        "domain": "acme-test.fr", "created_at": "2027-05-14T14:30:00+00:00",
+                        "deadline_at": "2027-05-25T14:30:00+00:00"},  # R43
+    "ticket_reply": {"ticket_id": "tkt_1", "subject": "Site inaccessible", "kind": "incident",
+                     "domain": "acme-test.fr", "message": "Nous analysons les journaux du serveur.",
+                     "answered_at": "2027-05-18T08:00:00+00:00"},  # R43
+    "ticket_resolved": {"ticket_id": "tkt_1", "subject": "Site inaccessible", "kind": "incident",
+                        "domain": "acme-test.fr", "cause": "outside_provider", "incident": True,
+                        "note": "La coupure venait du réseau de votre fournisseur d'accès.",
+                        "resolved_at": "2027-05-18T09:00:00+00:00"},  # R45
+    # --- availability samples (issue 5) ---
+    "force_majeure_terminated": {"domain": "acme-test.fr", "contract_id": "ctr_1", "requested_by": "customer",
+                                 "event_description": "Inondation du centre de données",
+                                 "event_start": "2027-01-04T08:00:00+00:00", "terminated_on": "2027-02-10",
+                                 "deletion_on": "2027-03-12"},  # R50
+    # --- disputes samples (issue 5) ---
+    "dispute_claim_decision": {"domain": "acme-test.fr", "contract_id": "ctr_1", "claim_id": "clm_1",
+                               "outcome": "granted", "event_on": "2026-12-01", "filed_on": "2027-01-10",
+                               "last_day": "2027-12-01", "amount_claimed_cents": 20000, "awarded_cents": 8626,
+                               "capped": True, "cap_cents": 8626},  # R46/R47
+    "dispute_settlement_opened": {"domain": "acme-test.fr", "contract_id": "ctr_1", "case_id": "stl_1",
+                                  "breach": "Sauvegardes non restaurées.", "breach_kind": "service_quality"},  # R51
+    "dispute_settlement_outcome": {"domain": "acme-test.fr", "contract_id": "ctr_1", "case_id": "stl_1",
+                                   "outcome": "failed", "note": "Aucun accord sur le geste commercial."},  # R51
+    "dispute_formal_notice": {"domain": "acme-test.fr", "contract_id": "ctr_1", "notice_id": "fnt_1",
+                              "breach": "Revente de l'hébergement à des tiers.", "served_on": "2026-12-01",
+                              "last_day": "2027-01-01"},  # R52
+    "dispute_formal_notice_remedied": {"domain": "acme-test.fr", "contract_id": "ctr_1", "notice_id": "fnt_1",
+                                       "served_on": "2026-12-01", "note": "La revente a cessé."},  # R52
+    "dispute_breach_termination": {"domain": "acme-test.fr", "contract_id": "ctr_1", "notice_id": "fnt_1",
+                                   "served_on": "2026-12-01", "terminated_on": "2027-01-02",
+                                   "deletion_on": "2027-02-01"},  # R52
+    "dispute_early_termination": {"domain": "acme-test.fr", "contract_id": "ctr_1", "terminated_on": "2027-03-10",
+                                  "remaining_instalments": 8, "owed_cents": 5752, "monthly": True,
+                                  "invoice_number": "F-000042", "deletion_on": "2027-04-09"},  # R53
 }
 
 
