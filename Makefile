@@ -14,8 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)  ## the whole system on its embedded default (moto server unless AWS_ENDPOINT_URL is set)
 	$(PY) -m devstack
 
-test: $(STAMP)  ## unit, integration and e2e tiers
-	$(PY) -m pytest
+test: $(STAMP)  ## unit, integration and e2e tiers, over 2 workers (each e2e backend in one worker)
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

@@ -108,14 +108,16 @@ def site(stack: Stack, host: str, path: str = "/") -> tuple[int, str]:
         return error.code, ""
 
 
-def wait_until(check, what: str, timeout: float = 60):
+def wait_until(check, what: str, timeout: float = 60, describe=None):
+    """`check()`'s first truthy result within `timeout` seconds; else fails, saying what
+    `describe()` (if given) shows of the state at the end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.3)
-    raise AssertionError(f"{what}: not after {timeout}s")
+    raise AssertionError(f"{what}: not after {timeout}s" + (f"; last seen: {describe()}" if describe else ""))
 
 
 def set_clock(api, moment: datetime) -> None:
@@ -131,3 +133,12 @@ def mails(api, to: str) -> list[dict]:
 
 def templates(api, to: str) -> list[str]:
     return sorted(m["template"] for m in mails(api, to))
+
+
+def pytest_collection_modifyitems(items):
+    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test of one backend runs
+    in the same worker, so each backend's stack starts once; the other tiers spread freely."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "stack" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{callspec.params['stack']}"))

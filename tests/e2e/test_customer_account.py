@@ -34,8 +34,9 @@ def test_R04_R06_credentials_at_conclusion_customer_area_and_lost_credentials_re
 
     login, password = credentials(stack, email, "Votre contrat est conclu")
     # R04: the stored copy of the mail never holds the password
-    stored = [m for m in mails(api, email) if m["template"] == "credentials_issued"]
-    assert stored and all(password not in m["body"] for m in stored)
+    stored = wait_until(lambda: [m for m in mails(api, email) if m["template"] == "credentials_issued"
+                                 and m["status"] == "sent"], "credentials notice recorded as sent")
+    assert all(password not in m["body"] and "jamais conservé" in m["body"] for m in stored)
     status, session = api.call("POST", "/auth/login", {"login": login, "password": password})
     assert status == 200, session
     status, mine = api.call("GET", "/me/contracts", headers=bearer(session["access_token"]))

@@ -60,8 +60,11 @@ def test_R28_R32_R13_the_customer_uploads_over_ftp_the_first_use_reaches_the_con
     # The login's and the upload's reports may arrive in either order: the earliest use (the login) is
     # what stays recorded.
     wait_until(lambda: api.contract(order["contract_id"])["first_used_at"], "first use")
-    contract = wait_until(lambda: (c := api.contract(order["contract_id"]))["first_use"]["usage"] == "ftp_login" and c,
-                          "the login recorded as the first use")
+    contract = wait_until(
+        lambda: (c := api.contract(order["contract_id"]))["first_use"]["usage"] == "ftp_login" and c,
+        "the login recorded as the first use",
+        describe=lambda: [(e["action"], e["after"]) for e in api.contract(order["contract_id"])["evidence"]
+                          if e["action"].startswith("contract.first_use")])
     assert contract["first_use"]["node_id"] == stack.node_id
     time.sleep(2)  # nothing changes it afterwards
     again = api.contract(order["contract_id"])

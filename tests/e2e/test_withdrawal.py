@@ -55,7 +55,8 @@ def test_R13_a_consumer_withdraws_on_the_monday_after_a_sunday_day_15_space_remo
     contract = api.contract(order["contract_id"])
     assert contract["status"] == "withdrawn"
     wait_until(lambda: site(stack, domain)[0] == 404, "space removed by the node")
-    wait_until(lambda: [m for m in mails(api, email) if m["template"] == "withdrawal_confirmed"], "withdrawal mail")
+    wait_until(lambda: [m for m in mails(api, email) if m["template"] == "withdrawal_confirmed" and m["status"] == "sent"],
+               "withdrawal mail sent")
     [mail] = [m for m in mails(api, email) if m["template"] == "withdrawal_confirmed"]
     assert domain in mail["body"] and "rembours" in mail["body"]
 
