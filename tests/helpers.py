@@ -76,3 +76,23 @@ def login_headers(client: Any, login: str, password: str = TEST_PASSWORD) -> dic
                               headers={"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.body
     return {"Authorization": f"Bearer {json.loads(answer.body)['access_token']}"}
+
+
+def call(client: Any, method: str, path: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
+    """Integration tier: one request through the chalice test client, JSON in; (status, the
+    decoded JSON answer, or its text when it is not JSON, or None when empty)."""
+    answer = client.http.request(method=method, path=path, body=json.dumps(body) if body is not None else "",
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    content_type = {k.lower(): v for k, v in answer.headers.items()}.get("content-type", "")
+    if not answer.body:
+        return answer.status_code, None
+    return answer.status_code, (json.loads(answer.body) if content_type.startswith("application/json")
+                                else answer.body.decode())
+
+
+def post(client: Any, path: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
+    return call(client, "POST", path, body, headers)
+
+
+def get(client: Any, path: str, headers: dict | None = None) -> tuple[int, Any]:
+    return call(client, "GET", path, None, headers)

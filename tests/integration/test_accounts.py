@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 
 from chalicelib.adapters.models import AccountModel, CustomerModel, NoticeModel
-from tests.helpers import TEST_PASSWORD, give_password, login_headers
+from tests.helpers import TEST_PASSWORD, get, give_password, login_headers, post
 from tests.integration.conftest import queue_messages, sqs_lambda_event
 from tests.integration.test_lifecycle import active  # noqa: F401  (fixture)
 
@@ -15,17 +14,6 @@ JSON = {"Content-Type": "application/json"}
 OPERATOR = {"Authorization": "Bearer op_local_dev_key"}
 
 
-def post(client, path: str, body=None, headers=None):
-    answer = client.http.post(path, body=json.dumps(body) if body is not None else "",
-                              headers={**JSON, **(headers or {})})
-    return answer.status_code, json.loads(answer.body or b"null")
-
-
-def get(client, path: str, headers=None):
-    answer = client.http.get(path, headers=headers or {})
-    content_type = {k.lower(): v for k, v in answer.headers.items()}.get("content-type", "")
-    return answer.status_code, (json.loads(answer.body) if content_type.startswith("application/json")
-                                else answer.body.decode())
 
 
 def deliver_notices(client, aws) -> int:

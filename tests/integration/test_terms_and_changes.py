@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.adapters.models import ChangeNoticeModel, DomainModel, NoticeModel
 from chalicelib.domain.options import pro_rata_cents
-from tests.helpers import consumer_order, give_password, login_headers
+from tests.helpers import consumer_order, get, give_password, login_headers, post
 from tests.integration.conftest import queue_messages
 from tests.integration.test_lifecycle import active, move_to  # noqa: F401  (fixture)
 
@@ -17,15 +17,6 @@ OPERATOR = {"Authorization": "Bearer op_local_dev_key"}
 RENEWAL = {"terms": {"version": "2026-09", "accepted": True}, "channel": "email"}
 
 
-def post(client, path: str, body=None, headers=None):
-    answer = client.http.post(path, body=json.dumps(body) if body is not None else "",
-                              headers={**JSON, **(headers or {})})
-    return answer.status_code, json.loads(answer.body or b"null")
-
-
-def get(client, path: str, headers=None):
-    answer = client.http.get(path, headers=headers or {})
-    return answer.status_code, json.loads(answer.body or b"null")
 
 
 def customer_of(services, contract_id: str) -> str:

@@ -3,7 +3,6 @@ and its breach timer, the sparse `open` index operators read, notices, evidence,
 checks, and the reported outages that feed R44."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +11,7 @@ from chalicelib.adapters.models import AlertModel, NoticeModel, TicketModel
 from chalicelib.domain.calendar import PARIS
 from chalicelib.service.notices import render_notice
 from chalicelib.service.tickets import reported_outages
-from tests.helpers import consumer_order, give_password, login_headers
+from tests.helpers import consumer_order, get, give_password, login_headers, post
 from tests.integration.test_lifecycle import active, run_timers  # noqa: F401  (fixture)
 
 JSON = {"Content-Type": "application/json"}
@@ -20,15 +19,6 @@ OPERATOR = {"Authorization": "Bearer op_local_dev_key"}
 UTC = timezone.utc
 
 
-def post(client, path: str, body=None, headers=None):
-    answer = client.http.post(path, body=json.dumps(body) if body is not None else "",
-                              headers={**JSON, **(headers or {})})
-    return answer.status_code, json.loads(answer.body or b"null")
-
-
-def get(client, path: str, headers=None):
-    answer = client.http.get(path, headers=headers or {})
-    return answer.status_code, json.loads(answer.body or b"null")
 
 
 @pytest.fixture
