@@ -79,7 +79,8 @@ def local_aws(prefix: str, name: str) -> Iterator[LocalAws]:
         moto.start()
         apply_env(lambda_like_env(prefix, {"AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint,
                                            "AWS_ENDPOINT_URL_SQS": moto.endpoint,
-                                           "AWS_ENDPOINT_URL_SES": moto.endpoint}))
+                                           "AWS_ENDPOINT_URL_SES": moto.endpoint,
+                                           "AWS_ENDPOINT_URL_S3": moto.endpoint}))  # R48 evidence bucket
         yield LocalAws(ddb.endpoint, moto.endpoint, ddb.proc.pid, moto.proc.pid)
     finally:
         moto.stop()

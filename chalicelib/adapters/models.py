@@ -126,6 +126,7 @@ class ContractModel(Model):
     first_use = JSONAttribute(null=True)               # R32: what the node saw (kind, node, at)
     first_use_node_at = UnicodeAttribute(null=True)    # R32: the node's own time of it (orders reports)
     ended_reason = UnicodeAttribute(null=True)         # why it ended early: withdrawal (R13), default (R26)...
+    customer_login = UnicodeAttribute(null=True)       # R04: the subscriber login made with the order
     created_at = UnicodeAttribute()
     by_customer = CustomerContractsIndex()
     by_plan = ContractPlanIndex()                      # R55: the contracts a plan change affects

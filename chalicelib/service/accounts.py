@@ -94,16 +94,17 @@ def credentials_notice(account: AccountModel, reason: str, now: datetime, *, to:
                  "role": account.role})
 
 
-def initial_credentials_notice(customer_id: str, services: Services, now: datetime,
+def initial_credentials_notice(contract: Any, to: str, now: datetime,
                                correlation_id: Optional[str] = None) -> Optional[Any]:
-    """R04: at conclusion, the credentials notice of a customer whose login has none yet (one per
-    login: its key is fixed), else None."""
-    customer = services.store.get_customer(customer_id)
-    account = get_account(customer.login) if customer is not None and customer.login else None
-    if account is None or account.status != "pending":
+    """R04: at conclusion, the credentials notice of the login made with the order (the contract
+    carries it, so the payment reads nothing more), to the contact address the invoice was made
+    out to; None for a contract without one. Its key is fixed per login: the payment's write
+    stores it once, and its delivery gives the login its first password."""
+    if not contract.customer_login:
         return None
-    return credentials_notice(account, rules.INITIAL, now, to=customer.email, correlation_id=correlation_id,
-                              key=f"credentials#{account.login}#initial")
+    account = AccountModel(login=contract.customer_login, customer_id=contract.customer_id, role=SUBSCRIBER)
+    return credentials_notice(account, rules.INITIAL, now, to=to, correlation_id=correlation_id,
+                              key=f"credentials#{contract.customer_login}#initial")
 
 
 def contact_address(account: AccountModel, services: Services) -> str:

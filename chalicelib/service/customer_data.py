@@ -254,6 +254,11 @@ def _row_updates(records: Records, names: Pseudonyms) -> list[tuple[str, Any, li
                             [OrderModel.acceptance.client_ip.set(new.get("client_ip") or "erased"),
                              OrderModel.acceptance.user_agent.set(new.get("user_agent") or "")],
                             OrderModel.order_id.exists()))
+    for contract in records.contracts:  # R04: the login the contract was ordered with
+        if contract.customer_login and names.text(contract.customer_login) != contract.customer_login:
+            updates.append((f"contract:{contract.contract_id}", ContractModel(contract_id=contract.contract_id),
+                            [ContractModel.customer_login.set(names.text(contract.customer_login))],
+                            ContractModel.contract_id.exists()))
     for invoice in records.invoices:
         new = _bill_to(invoice.bill_to, names, professional)
         if new != invoice.bill_to:

@@ -124,7 +124,7 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
         rows["order"].access_token_hash = token_hash
         # R04: the customer's login, created with the customer; its password comes at conclusion.
         rows["account"] = subscriber_account(ids["customer_id"], now, verified.customer.email)
-        rows["customer"].login = rows["account"].login
+        rows["customer"].login = rows["contract"].customer_login = rows["account"].login
         try:
             notice = invoice_notice(rows["invoice"], now, correlation_id)
             services.store.insert_order(**rows, last_sequence=last, now=now,

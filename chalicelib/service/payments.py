@@ -238,7 +238,7 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
         context={"invoice_number": invoice.number, "amount_cents": payment.amount_cents, "paid_at": now})
     # R04: at conclusion the customer's login gets its credentials (decided here, sent by mail).
     from .accounts import initial_credentials_notice
-    credentials = initial_credentials_notice(contract.customer_id, services, now, correlation_id)
+    credentials = initial_credentials_notice(contract, invoice.bill_to["email"], now, correlation_id)
     notices = [receipt] + ([credentials] if credentials is not None else [])
     try:
         services.store.apply_first_payment(
