@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+E2E_LOG := .e2e-test.log
 
 .PHONY: run test test-unit test-integration test-e2e package bench clean
 
@@ -14,8 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)  ## the whole system on its embedded default (moto server unless AWS_ENDPOINT_URL is set)
 	$(PY) -m devstack
 
-test: $(STAMP)  ## unit, integration and e2e tiers, over 2 workers (each e2e backend in one worker)
-	$(PY) -m pytest -n 2 --dist loadgroup
+test: $(STAMP)  ## unit, integration and e2e tiers: e2e (mostly waiting on its stacks) alongside the others on 2 workers
+	@$(PY) -m pytest -p no:cacheprovider tests/e2e > $(E2E_LOG) 2>&1 & e2e=$$!; \
+	$(PY) -m pytest -n 2 tests/unit tests/integration; rest=$$?; \
+	wait $$e2e; e2e_rc=$$?; echo "---- e2e tier ($(E2E_LOG)) ----"; cat $(E2E_LOG); \
+	echo "unit+integration exit $$rest, e2e exit $$e2e_rc"; test $$rest -eq 0 -a $$e2e_rc -eq 0
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

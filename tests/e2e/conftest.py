@@ -134,11 +134,3 @@ def mails(api, to: str) -> list[dict]:
 def templates(api, to: str) -> list[str]:
     return sorted(m["template"] for m in mails(api, to))
 
-
-def pytest_collection_modifyitems(items):
-    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test of one backend runs
-    in the same worker, so each backend's stack starts once; the other tiers spread freely."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "stack" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"e2e-{callspec.params['stack']}"))
