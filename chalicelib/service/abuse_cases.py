@@ -31,6 +31,7 @@ from ..domain.errors import ConflictError, NotFoundError, RuleViolationError
 from ..domain.evidence import state_change
 from .lifecycle import add_notice, issue_node_command, set_hold
 from .timers import schedule, timer_handler, timer_row
+from .effects import commit
 
 ANSWER_DEADLINE = "abuse_answer_deadline"  # R48 timer kind, target: the case id
 SANCTIONS_PATH = Path(__file__).resolve().parent.parent / "data" / "sanctions.json"
@@ -142,13 +143,8 @@ def _entry(effect: Effect, case: AbuseCaseModel, now: datetime, actor: str, befo
 
 
 def _commit(effect: Effect, services: Services) -> None:
-    try:
-        services.store.apply(effect)
-    except TransactionConflict:
-        raise ConflictError("the abuse case or its contract changed meanwhile; read it again and retry",
-                            code="abuse_case_changed") from None
-    for follow_up in effect.after_commit:
-        follow_up()
+    commit(effect, services, ConflictError("the abuse case or its contract changed meanwhile; read it again and "
+                                           "retry", code="abuse_case_changed"))
 
 
 def _notify_complaint(effect: Effect, case: AbuseCaseModel, report: AbuseReportModel, contract: ContractModel,

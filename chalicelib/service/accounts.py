@@ -33,6 +33,7 @@ from ..domain.credentials import ARGON2_PARAMETERS
 from ..domain.errors import AuthenticationError, ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from ..domain.evidence import EvidenceEntry
 from . import throttle
+from .effects import commit
 
 CREDENTIALS_TEMPLATE = "credentials_issued"
 WRONG_CREDENTIALS = "the login or the password is wrong"
@@ -262,13 +263,7 @@ def _evidence(account: AccountModel, now: datetime, actor: str, action: str, aft
 
 
 def _commit(effect: Effect, services: Services) -> None:
-    from ..adapters.dynamo_store import TransactionConflict
-    try:
-        services.store.apply(effect)
-    except TransactionConflict:
-        raise ConflictError("the account changed meanwhile; try again", code="account_changed") from None
-    for run in effect.after_commit:
-        run()
+    commit(effect, services, ConflictError("the account changed meanwhile; try again", code="account_changed"))
 
 
 def _account_of(principal: Principal) -> AccountModel:

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from ..adapters.dynamo_store import Effect, TransactionConflict
+from ..adapters.dynamo_store import Effect
 from ..adapters.models import AvailabilityEventModel, ContractModel, ProbeModel
 from ..bootstrap import Services
 from ..contracts.node_messages import SiteProbes
@@ -38,6 +38,7 @@ from ..domain.contracts import IN_FORCE, ContractState
 from ..domain.errors import ConflictError, NotFoundError, RuleViolationError
 from ..domain.evidence import state_change
 from ..observability import logger
+from .effects import commit
 
 ROUND_ROW_DAYS = 14            # a round's receipt row outlives any redelivery (SQS keeps a message 14 days at most)
 LIST_LIMIT = 500
@@ -371,12 +372,7 @@ def terminate_for_force_majeure(contract: ContractModel, event_id: str, services
                    "event_description": event.description, "event_start": event.start,
                    "terminated_on": paris_date(now).isoformat(), "requested_by": requested_by,
                    "deletion_on": paris_date(deletion_at).isoformat()})
-    try:
-        services.store.apply(effect)
-    except TransactionConflict:
-        raise ConflictError("the contract changed meanwhile; read it again", code="contract_changed") from None
-    for follow_up in effect.after_commit:
-        follow_up()
+    commit(effect, services, ConflictError("the contract changed meanwhile; read it again", code="contract_changed"))
     logger.info("contract terminated for force majeure", contract_id=contract.contract_id, event_id=event_id)
     return {"contract_id": contract.contract_id, "status": terminated, "ended_reason": "force_majeure",
             "event_id": event.event_id, "requested_by": requested_by, "terminated_at": utc_iso(now),

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from datetime import date
 from typing import Any, Optional
 
-from ..adapters.dynamo_store import Effect, TransactionConflict, new_id
+from ..adapters.dynamo_store import Effect, new_id
 from ..adapters.models import AccountModel, ContractModel, CustomerModel, NoticeModel, TimerModel
 from ..bootstrap import Services
 from ..domain.access import SUBSCRIBER, Principal
@@ -25,6 +25,7 @@ from ..domain.orders import AddressInput, CustomerInput, verify_customer
 from ..domain.privacy import document_label_fr, verification_deadline
 from .lifecycle import set_hold
 from .timers import schedule, timer_handler, timer_row
+from .effects import commit
 
 VERIFICATION_DEADLINE = "verification_deadline"   # R03 timer kind, target: the request id
 UNVERIFIED = HoldReason.UNVERIFIED_IDENTITY
@@ -100,13 +101,8 @@ def _as_read(customer: CustomerModel) -> Any:
 
 
 def _commit(effect: Effect, services: Services) -> None:
-    try:
-        services.store.apply(effect)
-    except TransactionConflict:
-        raise ConflictError("the customer record changed meanwhile; read it again and retry",
-                            code="customer_changed") from None
-    for follow_up in effect.after_commit:
-        follow_up()
+    commit(effect, services, ConflictError("the customer record changed meanwhile; read it again and retry",
+                                           code="customer_changed"))
 
 
 def _entry(customer: CustomerModel, now: Any, actor: str, action: str, entity_type: str, entity_id: str,

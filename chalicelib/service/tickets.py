@@ -40,6 +40,7 @@ from ..domain.tickets import (MAX_MESSAGES, Cause, TicketEvent, TicketKind, Tick
                               check_resolution, is_breached, next_state, outage_periods, take_into_account_deadline)
 from .notices import new_notice, queue_notice
 from .timers import schedule, timer_handler, timer_row
+from .effects import commit
 
 TICKET_DEADLINE = "ticket_deadline"   # R43 timer kind, target: the ticket id
 OPEN_POOL = "open"                     # the one partition of the sparse `open` index
@@ -161,9 +162,7 @@ def _notice(effect: Effect, services: Services, ticket: TicketModel, template: s
 
 
 def _commit(effect: Effect, services: Services) -> None:
-    services.store.apply(effect)
-    for follow_up in effect.after_commit:
-        follow_up()
+    commit(effect, services)
 
 
 # ---- R43: opening a ticket ----------------------------------------------------------------------

@@ -71,6 +71,9 @@ def test_R13_a_consumer_withdraws_on_the_monday_after_a_sunday_day_15_space_remo
     refund = charge_refunded_event(intent_id_of(payment), outcome["refund_due_cents"])
     for _ in range(2):
         assert post_webhook(stack.api_url, refund, sign(refund, stack.webhook_secret))[0] == 200
-    wait_until(lambda: not refund_alerts(api, order["order_id"]), "refund_due alert closed")
+    wait_until(lambda: not refund_alerts(api, order["order_id"]), "refund_due alert closed",
+               describe=lambda: (refund_alerts(api, order["order_id"]), [
+                   (e["action"], e["after"]) for e in api.contract(order["contract_id"])["evidence"]
+                   if "refund" in e["action"] or "payment" in e["action"]]))
     status, invoice = api.call("GET", f"/admin/invoices/{order['invoice']['id']}", operator=True)
     assert invoice["refunded_cents"] == outcome["refund_due_cents"]
