@@ -28,6 +28,9 @@ class Services:
     store: Any   # adapters.dynamo_store.DynamoStore or a fake with the same methods
     queues: Any  # adapters.queues.SqsQueues or a fake with the same methods
     mailer: Any = None  # adapters.mailer.SesMailer or a fake; None: SES, made on first use (R54)
+    # issue 4: registry name -> RegistrarGateway (adapters.epp.EppRegistrars or a fake with `.gateway`);
+    # None: EPP over TLS to the profiles of data/registries.json, made on first use
+    registrars: Any = None
 
 
 @lru_cache(maxsize=1)

@@ -81,6 +81,16 @@ class Settings:
     abuse_report_window_minutes: int = 60
     abuse_upload_url_seconds: int = 900         # R48: how long an evidence upload form stays valid
     abuse_unmatched_retention_days: int = 90    # R48: a report about no contract of ours is purged after this
+    # issue 4 domains: registry profiles (R36) and the registration flows (R37-R42)
+    registry_profiles_json: str = ""     # JSON {registry: {host, port, client_id, ...}} over data/registries.json
+    registry_passwords_json: str = ""    # JSON {registry: password}: EPP passwords, a secret (NoEcho)
+    registry_endpoint: str = ""          # "host:port" for every profile (devstack: the local EPP registry)
+    registry_ca_file: str = ""           # the CA of the registries' TLS certificates (devstack: its own CA)
+    dossier_fees_cents: int = 1500       # R37/R38: dossier fees excl. VAT when a registration/transfer fails
+    domain_renewal_lead_days: int = 30   # R41: the renewal (or the reminder) this many days before expiry
+    domain_reminder_days: str = "60,30,7"  # R41: reminders for a domain the customer renews itself
+    transfer_in_timeout_days: int = 7    # R38: a transfer not approved by then has failed
+    registry_retry_attempts: int = 6     # every registry call: tries with backoff before an operator alert
 
     def table_name(self, key: str) -> str:
         return f"{self.resource_prefix}-{key}"
@@ -172,6 +182,16 @@ class Settings:
             abuse_upload_url_seconds=int(env.get("SOHO_ABUSE_UPLOAD_URL_SECONDS", d.abuse_upload_url_seconds)),
             abuse_unmatched_retention_days=int(
                 env.get("SOHO_ABUSE_UNMATCHED_RETENTION_DAYS", d.abuse_unmatched_retention_days)),
+            # issue 4 domains
+            registry_profiles_json=env.get("SOHO_REGISTRY_PROFILES", d.registry_profiles_json),
+            registry_passwords_json=env.get("SOHO_REGISTRY_PASSWORDS", d.registry_passwords_json),
+            registry_endpoint=env.get("SOHO_REGISTRY_ENDPOINT", d.registry_endpoint),
+            registry_ca_file=env.get("SOHO_REGISTRY_CA_FILE", d.registry_ca_file),
+            dossier_fees_cents=int(env.get("SOHO_DOSSIER_FEES_CENTS", d.dossier_fees_cents)),
+            domain_renewal_lead_days=int(env.get("SOHO_DOMAIN_RENEWAL_LEAD_DAYS", d.domain_renewal_lead_days)),
+            domain_reminder_days=env.get("SOHO_DOMAIN_REMINDER_DAYS", d.domain_reminder_days),
+            transfer_in_timeout_days=int(env.get("SOHO_TRANSFER_IN_TIMEOUT_DAYS", d.transfer_in_timeout_days)),
+            registry_retry_attempts=int(env.get("SOHO_REGISTRY_RETRY_ATTEMPTS", d.registry_retry_attempts)),
         )
 
     def __post_init__(self) -> None:

@@ -36,6 +36,8 @@ soho-backoffice is running
   API                 {stack.api_url}   (GET /health, GET /catalog, POST /orders)
   hosting node        {stack.node_url}   (sites by Host header)
   node FTP            ftp://{stack.ftp_address[0]}:{stack.ftp_address[1]}   (login: the domain; password: space-ready mail)
+  EPP registry        {stack.env.get('SOHO_REGISTRY_ENDPOINT', '')}   (local test registry, TLS; CA {stack.env.get('SOHO_REGISTRY_CA_FILE', '')})
+  registry control    {stack.registry_control_url}/control   (refuse, domains, transfers, faults)
   AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}{dynamodb}
   operator key        {stack.operator_key}   (Authorization: Bearer ...)
   webhook secret      {stack.webhook_secret}

@@ -58,6 +58,9 @@ class Stack:
     api_port: int = 8000
     node_http_port: int = 8080
     node_ftp_port: int = 0                   # the node's FTP server (R28); 0: a free port chosen at start
+    node_dns_port: int = 0                   # the node's DNS server, UDP+TCP (R40); 0: a free port chosen at start
+    registry_port: int = 0                   # the local EPP registry (issue 4); 0: a free port chosen at start
+    registry_control_port: int = 0           # its control API; 0: a free port chosen at start
     endpoint: Optional[str] = None          # an existing AWS-compatible endpoint; None starts moto server
     dynamodb_endpoint: Optional[str] = None  # e.g. DynamoDB Local, paired with endpoint
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
@@ -85,6 +88,11 @@ class Stack:
         """(host, port) of the node's FTP server: login = the domain, password from the space-ready mail."""
         return "127.0.0.1", self.node_ftp_port
 
+    @property
+    def dns_address(self) -> tuple[str, int]:
+        """(host, port) of the node's authoritative DNS server (UDP and TCP) for the managed zones (R40)."""
+        return "127.0.0.1", self.node_dns_port
+
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.workdir / "logs" / f"{name}.log", "ab")
         proc = subprocess.Popen([self.python, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -104,6 +112,8 @@ class Stack:
     def _start(self, timeout: float) -> None:
         if not self.node_ftp_port:
             self.node_ftp_port = free_port()
+        if not self.node_dns_port:
+            self.node_dns_port = free_port()
         if self.endpoint is None:
             from .backends import MotoServer
             self.moto = MotoServer(self.workdir, start_timeout=60).start()
@@ -117,10 +127,13 @@ class Stack:
             "SOHO_STAGE": "local", "SOHO_LOCAL_MODE": "1", "SOHO_RESOURCE_PREFIX": self.resource_prefix,
             "PAYMENT_WEBHOOK_SECRET": self.webhook_secret, "OPERATOR_API_KEY": self.operator_key,
             "SOHO_NODE_HEARTBEAT_STALE_SECONDS": "15", "PYTHONUNBUFFERED": "1",
+            # issue 4: the registries' messages read every 2 s locally (every minute on AWS)
+            "DEVSTACK_SCHEDULE_SECONDS": "poll_registries=2",
             "SOHO_FTP_HOST": "{}:{}".format(*self.ftp_address),  # named in the space-ready notice (R28)
         }
         if self.dynamodb_endpoint:
             self.env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+        self._start_registry(timeout)  # issue 4: before the api/runner, which read SOHO_REGISTRY_*
         args = ["-m", "devstack.bootstrap_resources", "--node-id", self.node_id,
                 "--node-http-address", self.node_url]
         if self.node_max_receive_count:
@@ -137,6 +150,7 @@ class Stack:
             "-m", "nodeagent", "--node-id", self.node_id, "--commands-queue-url", queues["node_commands"],
             "--results-queue-url", queues["node_results"], "--root", str(node_root),
             "--http-port", str(self.node_http_port), "--ftp-port", str(self.node_ftp_port),
+            "--dns-port", str(self.node_dns_port),  # R40: the managed domains' zones
             "--retry-base-seconds", str(self.node_retry_base_seconds),
             "--heartbeat-seconds", "2", "--wait-seconds", "2", "--fail-domains", self.node_fail_domains,
             "--probe-seconds", "2"])  # R44: probe rounds every 2 s (issue 5 availability)
@@ -144,6 +158,29 @@ class Stack:
         for name, proc in self.processes.items():
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir}/logs/{name}.log")
+
+    def _start_registry(self, timeout: float) -> None:
+        """Issue 4: the local EPP test registry (devstack/epp_registry.py), every profile pointed at it."""
+        self.registry_port = self.registry_port or free_port()
+        self.registry_control_port = self.registry_control_port or free_port()
+        state_dir = self.workdir / "epp-registry"
+        proc = self._spawn("epp-registry", [
+            "-m", "devstack.epp_registry", "--state-dir", str(state_dir),
+            "--port", str(self.registry_port), "--control-port", str(self.registry_control_port),
+            # the registry's dates follow the back office's clock (time travel)
+            "--clock-url", f"{self.api_url}/dev/clock", "--clock-key", self.operator_key])
+        wait_for(lambda: http_ok(f"{self.registry_control_url}/control/health"), timeout,
+                 "EPP registry /control/health", proc)
+        self.env.update({
+            "SOHO_REGISTRY_ENDPOINT": f"127.0.0.1:{self.registry_port}",
+            "SOHO_REGISTRY_CA_FILE": str(state_dir / "ca.pem"),
+            "SOHO_REGISTRY_PASSWORDS": json.dumps({"*": "epp-local-dev"}),
+        })
+
+    @property
+    def registry_control_url(self) -> str:
+        """The local EPP registry's control API (issue 4): refusals, seeded domains, transfers, faults."""
+        return f"http://127.0.0.1:{self.registry_control_port}"
 
     def pids(self) -> dict[str, int]:
         """Every process this stack started, by component."""

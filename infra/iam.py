@@ -482,5 +482,32 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 0
 
 
+# --- domains access (issue 4) ---
+# R37-R42: registry operations run as timers (domain_operation, domain_expiry, domain_transfer_timeout):
+# the domain row and its timers, the dossier fees invoice (R22 numbering), node commands for the zone
+# (R40), notices and evidence. The registries are reached over EPP/TLS (no AWS permission involved).
+_DOMAIN_WRITES = {"domains": ["GetItem", "UpdateItem", "DeleteItem"], "contracts": ["GetItem", "UpdateItem"],
+                  "customers": ["GetItem"], "orders": ["GetItem", "UpdateItem"],
+                  "invoices": ["GetItem", "PutItem", "UpdateItem"], "meta": ["GetItem", "UpdateItem"],
+                  "timers": ["GetItem", "PutItem", "UpdateItem"], "nodes": ["GetItem", "UpdateItem"],
+                  "node_commands": ["GetItem", "PutItem", "UpdateItem"], "notices": ["PutItem"],
+                  "alerts": ["PutItem"], "evidence": ["PutItem"], "payments": ["GetItem", "PutItem"]}
+_DOMAIN_QUEUES = {"timers": ["GetQueueUrl", "SendMessage"], "notices": ["GetQueueUrl", "SendMessage"]}
+extend_access("on_timer", tables=_DOMAIN_WRITES, indexes={"invoices": {"contract": ["Query"], "customer": ["Query"]}},
+              queues=_DOMAIN_QUEUES)
+# The first payment writes the acquisition operation and its timer, and sends the timer at once.
+extend_access("on_payment_event", tables={"domains": ["UpdateItem"], "timers": ["PutItem"]}, queues=_DOMAIN_QUEUES)
+# The registry messages: the same moves as the operations' outcomes.
+extend_access("on_registry_event", tables=_DOMAIN_WRITES,
+              indexes={"invoices": {"contract": ["Query"], "customer": ["Query"]}}, queues=_DOMAIN_QUEUES,
+              node_command_queues=["SendMessage"])  # R40: the zone set on (or removed from) the node
+extend_access("poll_registries", queues={"registry-events": ["GetQueueUrl", "SendMessage"]})
+# R35 lookups (counted per address), R38 transfer check at order time, R39 transfer-out, R42 decisions,
+# R37/R38 cancellation (the withdrawal's steps), the domain in the contract views.
+extend_access("api_handler", tables={**_DOMAIN_WRITES, "throttles": ["UpdateItem"]},
+              indexes={"invoices": {"customer": ["Query"], "contract": ["Query"]}}, queues=_DOMAIN_QUEUES)
+# R40/R19: the overdue suspension and the contract's end stop the name's management (zone removed).
+extend_access("on_payment_event", tables={"domains": ["GetItem", "UpdateItem"]})
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,6 +22,7 @@ d&egrave;s la lev&eacute;e de la suspension.</p></body></html>
 SUSPENDED_RETRY_AFTER_SECONDS = 3600
 # Read-only space status for the operator on the node (and the devstack): never on a site's Host.
 STATUS_PREFIX = "/_node/spaces/"
+ZONE_PREFIX = "/_node/zones/"  # R40: the zone file a managed domain is served from, same access rule
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
@@ -50,13 +51,22 @@ def make_server(store: SpaceStore, host: str, port: int) -> ThreadingHTTPServer:
 
         def _node_status(self, site: Site | None, with_body: bool) -> bool:
             """GET /_node/spaces/<domain>: the space's state as applied here (R49: restricted,
-            suspended, outgoing mail blocked), read-only, as JSON; answered only on the node's own
-            address (a Host that is no site) and to a client on this machine. False: not for us."""
+            suspended, outgoing mail blocked), read-only, as JSON; GET /_node/zones/<domain>: its DNS
+            zone file (R40), as text. Answered only on the node's own address (a Host that is no
+            site) and to a client on this machine. False: not for us."""
             path = urlsplit(self.path).path
-            if site is not None or not path.startswith(STATUS_PREFIX):
+            if site is not None or not path.startswith((STATUS_PREFIX, ZONE_PREFIX)):
                 return False
             if self.client_address[0] not in LOOPBACK:
                 self._send(403, b"forbidden\n", "text/plain; charset=utf-8", with_body)
+                return True
+            if path.startswith(ZONE_PREFIX):  # R40: GET /_node/zones/<domain>, the zone as text
+                zone = store.zone_text(unquote(path[len(ZONE_PREFIX):]))
+                if zone is None:
+                    self._send(404, b"not found\n", "text/plain; charset=utf-8", with_body)
+                else:
+                    self._send(200, zone.encode(), "text/plain; charset=utf-8", with_body,
+                               {"Cache-Control": "no-store"})
                 return True
             status = store.status(unquote(path[len(STATUS_PREFIX):]))
             if status is None:

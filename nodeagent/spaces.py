@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from .dns_zones import DEFAULT_PRIMARY_NS, ZoneError, ZoneStore
+
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 PLACEHOLDER = """<!doctype html>
@@ -81,7 +83,7 @@ class FtpAccount:
 
 
 class SpaceStore:
-    def __init__(self, root: Path, fail_domains: Sequence[str] = ()) -> None:
+    def __init__(self, root: Path, fail_domains: Sequence[str] = (), primary_ns: str = DEFAULT_PRIMARY_NS) -> None:
         self.root = Path(root)
         self.sites = self.root / "sites"
         self.journal = self.root / "journal"  # one entry per applied command id; never deleted
@@ -92,6 +94,8 @@ class SpaceStore:
         self.outbox = self.root / "outbox"
         for directory in (self.sites, self.journal, self.deleted, self.trash, self.outbox):
             directory.mkdir(parents=True, exist_ok=True)
+        # R40: the DNS zones of the managed domains (<root>/zones/<domain>.zone), served by dns_server.
+        self.zones = ZoneStore(self.root, primary_ns=primary_ns)
         # Fault injection for tests and drills: commands for these domains (glob patterns) fail.
         self.fail_domains = tuple(p for p in fail_domains if p)
         self._lock = threading.Lock()
@@ -123,6 +127,11 @@ class SpaceStore:
         return {"domain": domain, "contract_id": meta.get("contract_id"), "state": meta.get("state", "active"),
                 "reason": meta.get("reason"), "mail_outgoing": meta.get("mail_outgoing", MAIL_ALLOWED),
                 "state_issued_at": meta.get("state_issued_at"), **{k: meta.get(k) for k in LIMIT_KEYS}}
+
+    def zone_text(self, host: str) -> Optional[str]:
+        """R40: the zone file served for a domain, or None (not managed here, or not a hostname)."""
+        domain = (host or "").strip().lower().rstrip(".")
+        return self.zones.text(domain) if valid_hostname(domain) else None
 
     def count(self) -> int:
         return sum(1 for p in self.sites.iterdir() if (p / "space.json").exists())
@@ -187,6 +196,8 @@ class SpaceStore:
             return self.delete(command)
         if command.type == "ChangeSpace":
             return self.change(command)
+        if command.type in ("SetDnsZone", "RemoveDnsZone"):
+            return self.change_zone(command)
         raise CommandError(f"unsupported command {command.type}")
 
     def provision(self, command: Any) -> Outcome:
@@ -260,6 +271,20 @@ class SpaceStore:
                 self._write_space(domain, {**meta, **values, stamp: issued_at.isoformat(),
                                            f"{aspect}_command_id": command.command_id})
                 note = ""
+            return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
+
+    def change_zone(self, command: Any) -> Outcome:
+        """SetDnsZone and RemoveDnsZone (R40): write or delete the domain's zone file, once per
+        command id; no space is needed (a domain may be managed before its space exists). A zone of a
+        lower serial than the one in force, or an older removal, is answered but changes nothing."""
+        with self._lock:
+            if done := self._replay(command):
+                return done
+            domain = self._checked_domain(command)
+            try:
+                note = (self.zones.set if command.type == "SetDnsZone" else self.zones.remove)(domain, command)
+            except ZoneError as exc:
+                raise CommandError(str(exc)) from None
             return self._record(command, Outcome("CommandApplied", domain, command.contract_id, False, note))
 
     def delete(self, command: Any) -> Outcome:

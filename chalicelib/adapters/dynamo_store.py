@@ -297,9 +297,10 @@ class DynamoStore:
     def apply_first_payment(self, *, payment: PaymentModel, invoice_id: str, order_id: str,
                             contract_id: str, node: NodeModel, quota_mb: int, command: NodeCommandModel,
                             evidence: Sequence[EvidenceEntry], accepting_states: Iterable[str],
-                            now: datetime, notices: Sequence[Any] = ()) -> None:
+                            now: datetime, notices: Sequence[Any] = (), extra: Optional["Effect"] = None) -> None:
         """R27 + R10 + R31 + R30 in one transaction: the event is recorded once, the invoice paid,
-        the order and contract moved, the node's space reserved and the command queued (outbox).
+        the order and contract moved, the node's space reserved and the command queued (outbox);
+        `extra` adds its rows and moves (R37: the domain's registration operation and its timer).
         Raises TransactionConflict naming what failed: 'payment' (already applied), 'invoice'
         (already paid), 'contract' (not payable), 'node' (no longer fits)."""
         at = utc_iso(now)
@@ -321,6 +322,12 @@ class DynamoStore:
                   condition=(NodeModel.free_mb >= quota_mb) & (NodeModel.drained == False))  # noqa: E712
         tx.save("command", command, condition=NodeCommandModel.command_id.does_not_exist())
         self._stage_notices(tx, notices)
+        if extra is not None:
+            for label, model, condition in extra.saves:
+                tx.save(label, model, condition)
+            for label, model, actions, condition in extra.updates:
+                tx.update(label, model, actions, condition)
+            evidence = [*evidence, *extra.evidence]
         self._append_evidence(tx, evidence)
         tx.commit()
 

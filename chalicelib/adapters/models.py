@@ -214,6 +214,23 @@ class DomainModel(Model):
     by_customer = CustomerDomainsIndex()
     # R13: when the registry accepted the registration: its fees are spent (kept on a withdrawal)
     fees_spent_at = UnicodeAttribute(null=True)
+    # issue 4 (R37-R42): the domain's own lifecycle (domain/domains.DomainStatus; None = ordered)
+    status = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)            # the registry's expiry (info/creData/renData exDate)
+    registered_at = UnicodeAttribute(null=True)         # registered or transferred in
+    registrant_contact_id = UnicodeAttribute(null=True)  # our contact object at the registry
+    auth_code = UnicodeAttribute(null=True)             # R38: the customer's transfer code, kept until done
+    # The registry operation in progress, shown on the contract (never an unknown state):
+    # {op_id, kind, state: queued|retrying|awaiting_registry|stalled, requested_at, attempts, last_error...}
+    operation_id = UnicodeAttribute(null=True)          # = pending_operation.op_id, for write conditions
+    pending_operation = JSONAttribute(null=True)
+    last_operation = JSONAttribute(null=True)           # the latest finished one, with its outcome
+    transfer_out = JSONAttribute(null=True)             # R39: {state, requested_at, by, reason...}
+    decision = JSONAttribute(null=True)                 # R42: the latest decision recorded
+    management_stopped_at = UnicodeAttribute(null=True)  # R40/R19
+    zone_serial = NumberAttribute(null=True)            # R40: the serial of the zone sent to the node
+    dossier_invoice_id = UnicodeAttribute(null=True)    # R37/R38: the dossier fees invoice, once
+    updated_at = UnicodeAttribute(null=True)
 
 
 class PaymentReferenceIndex(GlobalSecondaryIndex):

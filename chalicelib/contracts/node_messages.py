@@ -81,8 +81,33 @@ class ChangeSpace(_SpaceCommand):
     mysql_databases: int = Field(ge=0)
 
 
+class DnsRecordV1(BaseModel):
+    """R40: one record of a managed zone (chalicelib.domain.dns_zones.DnsRecord on the wire). `name`
+    is relative to the zone ("@", "www"); `value` an address, an absolute host name or TXT text."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=253)
+    type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
+    value: str = Field(min_length=1, max_length=255)
+    ttl: int = Field(default=3600, ge=60, le=86400)
+    priority: Optional[int] = Field(default=None, ge=0, le=65535)  # MX only
+
+
+class SetDnsZone(_SpaceCommand):
+    """R40: the domain's whole DNS zone as the provider manages it (absolute content, so a replay is
+    harmless); the node keeps the zone of the highest serial and serves it. No space is needed."""
+    type: Literal["SetDnsZone"] = "SetDnsZone"
+    records: list[DnsRecordV1] = Field(max_length=50)
+    serial: int = Field(ge=1, le=2**32 - 1)
+
+
+class RemoveDnsZone(_SpaceCommand):
+    """R40/R19: the provider stops managing the domain's DNS: the node stops serving its zone."""
+    type: Literal["RemoveDnsZone"] = "RemoveDnsZone"
+    reason: str
+
+
 NodeCommand = Annotated[Union[ProvisionSpace, RestrictSpace, SuspendSpace, UnsuspendSpace, DeleteSpaceData,
-                              DeprovisionSpace, ChangeSpace],
+                              DeprovisionSpace, ChangeSpace, SetDnsZone, RemoveDnsZone],
                         Field(discriminator="type")]
 
 
@@ -99,7 +124,7 @@ class CommandApplied(_Message):
     type: Literal["CommandApplied"] = "CommandApplied"
     command_id: str
     command_type: Literal["RestrictSpace", "SuspendSpace", "UnsuspendSpace", "DeleteSpaceData",
-                          "DeprovisionSpace", "ChangeSpace"]
+                          "DeprovisionSpace", "ChangeSpace", "SetDnsZone", "RemoveDnsZone"]
     contract_id: str
     domain: str
     completed_at: datetime

@@ -47,6 +47,8 @@ class CustomerV1(CustomerIdentityV1):
 class DomainV1(_Strict):
     name: str = Field(min_length=1, max_length=300)
     action: Literal["register", "transfer"]
+    # R38: a transfer-in needs the code the current registrar gives the holder
+    auth_code: Optional[str] = Field(default=None, min_length=1, max_length=64)
 
 
 class TermsV1(_Strict):
@@ -74,5 +76,6 @@ class OrderRequestV1(_Strict):
                 if c.parental_authorisation else None),
             plan=self.plan, options=tuple(self.options), billing_period=self.billing_period,
             payment_method=self.payment_method, domain_name=self.domain.name,
-            domain_action=self.domain.action, terms_version=self.terms.version,
+            domain_action=self.domain.action, domain_auth_code=self.domain.auth_code,
+            terms_version=self.terms.version,
             terms_accepted=self.terms.accepted, client_ip=client_ip, user_agent=user_agent)

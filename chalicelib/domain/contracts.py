@@ -47,6 +47,7 @@ class ContractEvent(str, Enum):
     WITHDRAWN = "withdrawn"                        # R13: consumer withdrawal within the window, before first use
     FOUND_IRREGULAR = "found_irregular"            # R11: the order is void
     REGULARISED = "regularised"                    # R11: verification re-run and passed
+    DOMAIN_FAILURE_CANCELLED = "domain_failure_cancelled"  # R37/R38: cancelled on request after the domain failed
 
 
 S, E = ContractState, ContractEvent
@@ -92,6 +93,12 @@ TRANSITIONS: dict[tuple[ContractState, ContractEvent], ContractState] = {
     (S.AWAITING_PAYMENT, E.FOUND_IRREGULAR): S.VOID,
     (S.VOID, E.REGULARISED): S.AWAITING_PAYMENT,
     (S.VOID, E.ORDER_CANCELLED): S.CANCELLED,
+    # R37/R38: a refused registration or a failed transfer: the order is cancelled if the customer asks.
+    (S.PROVISIONING, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.PROVISIONING_FAILED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.ACTIVE, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.RESTRICTED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.SUSPENDED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
 }
 
 IN_FORCE = (S.ACTIVE, S.RESTRICTED, S.SUSPENDED)  # the contract runs; holds may apply

@@ -70,3 +70,8 @@ class TooManyRequestsError(DomainError):
 class ForbiddenError(DomainError):
     """An authenticated caller asks for something its role does not allow (R06)."""
     code = "forbidden"
+
+
+class RegistryUnavailableError(DomainError):
+    """Issue 4: a domain registry could not be reached in time (answered 503: retry later)."""
+    code = "registry_unavailable"

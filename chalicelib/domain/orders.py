@@ -60,6 +60,7 @@ class OrderInput:
     terms_accepted: bool
     client_ip: str
     user_agent: str
+    domain_auth_code: Optional[str] = None  # R38: required for a transfer-in
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class VerifiedOrder:
     mysql_databases: int
     payment_method: str = "card"  # R21: card or bank_transfer
     billing_period: str = "yearly"  # R21: "monthly": the first invoice pays month 1 only
+    domain_action: str = "register"  # R37 register | R38 transfer (the windows are checked with the registry)
+    domain_auth_code: Optional[str] = None
 
     @property
     def is_professional(self) -> bool:
@@ -177,9 +180,15 @@ def verify_order(order: OrderInput, *, catalog: Catalog, now: datetime, vat_rate
                                  fields={"payment_method": "card or bank_transfer"})
     domain_name = normalise_domain(order.domain_name)
     registry = registry_for(domain_name)
-    if order.domain_action != "register":
-        raise RuleViolationError("only new registrations are offered by this storefront contract",
-                                 code="domain_action_not_supported", fields={"domain.action": "use register"})
+    if order.domain_action not in ("register", "transfer"):
+        raise RuleViolationError("domain.action is register or transfer", code="domain_action_not_supported",
+                                 fields={"domain.action": "register or transfer"})
+    if order.domain_action == "transfer" and not order.domain_auth_code:
+        raise InvalidInputError("a transfer needs the domain's auth code (domain.auth_code) from its current "
+                                "registrar (R38)", code="missing_auth_code", fields={"domain.auth_code": "required"})
+    if order.domain_action == "register" and order.domain_auth_code:
+        raise InvalidInputError("domain.auth_code is only for a transfer", code="unexpected_auth_code",
+                                fields={"domain.auth_code": "only with action transfer"})
     today = paris_date(now)
     customer = verify_customer(order.customer, today)
     # R21: paid in advance: the whole year, or (monthly) month 1, [today, today + 1 month); the
@@ -196,4 +205,5 @@ def verify_order(order: OrderInput, *, catalog: Catalog, now: datetime, vat_rate
         storage_mb=plan.storage_mb + sum(o.storage_mb for o in options),
         mailboxes=plan.mailboxes + sum(o.mailboxes for o in options),
         mysql_databases=plan.mysql_databases + sum(o.mysql_databases for o in options),
-        payment_method=order.payment_method, billing_period=order.billing_period)
+        payment_method=order.payment_method, billing_period=order.billing_period,
+        domain_action=order.domain_action, domain_auth_code=order.domain_auth_code)

@@ -104,8 +104,10 @@ def my_contracts(svc: Services, principal: Principal):
 @bp.route("/me/contracts/{contract_id}", methods=["GET"])
 @customer_view
 def my_contract(svc: Services, principal: Principal, contract_id: str):
-    from ..service.customer_area import contract_summary
-    return json_response(contract_summary(_my_contract(svc, principal, contract_id), svc))
+    from ..service.customer_area import contract_summary, contract_domain
+    contract = _my_contract(svc, principal, contract_id)
+    # issue 4: the domain's status and the registry operation in progress (never an unknown state)
+    return json_response({**contract_summary(contract, svc), "domain_state": contract_domain(contract)})
 
 
 @bp.route("/me/invoices", methods=["GET"])

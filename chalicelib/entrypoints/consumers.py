@@ -78,6 +78,20 @@ def _dead_command_record(record: Any) -> str:
     return on_command_dead_lettered(command.command_id, services(), command.correlation_id)
 
 
+def _registry_event_record(record: Any) -> str:
+    from aws_lambda_powertools.utilities.parser import parse
+
+    from ..contracts.registry_events import RegistryEventV1
+    from ..service.domains import on_registry_event
+    return on_registry_event(parse(event=record.json_body, model=RegistryEventV1), services())
+
+
+@bp.on_sqs_message(queue=_S.queue_name("registry-events"), batch_size=10)
+def on_registry_event(event):
+    """R37-R39: registry messages (registration results, transfer answers and requests), each once."""
+    return _batch(event, _registry_event_record)
+
+
 def _timer_record(record: Any) -> str:
     from ..service.timers import fire
     return fire(json.loads(record.body)["timer_id"], services())

@@ -28,6 +28,7 @@ class RouteSpec:
     tag: str = "storefront"
     text_body: bool = False             # also accepts text/plain (empty body allowed)
     content: tuple[str, ...] = ("application/json",)  # success media types
+    query: Optional[str] = None         # query parameters model, "chalicelib.contracts.x:Model"
 
 
 SF = "chalicelib.contracts.storefront_v1"
@@ -242,6 +243,32 @@ ROUTES: dict[tuple[str, str], RouteSpec] = {
         operator("customers"), "R45: resolve a ticket with its cause; the customer is told when it lies outside "
         "the provider", body="chalicelib.contracts.tickets_v1:TicketResolutionV1", errors=(400, 404, 409, 422),
         tag="operator"),
+    # --- domains (issue 4) ---
+    ("GET", "/domains/availability"): RouteSpec(
+        PUBLIC, "R35/R36: is this domain name available? (?name=); validated and routed to its registry first; "
+        "the answer is no guarantee of availability", errors=(400, 422, 429),
+        query="chalicelib.contracts.domains_v1:AvailabilityQueryV1", tag="public"),
+    ("GET", "/me/contracts/{contract_id}/domain"): RouteSpec(
+        ANY_CUSTOMER, "Issue 4: your contract's domain: status, expiry, the registry operation in progress",
+        errors=(404,), tag="account"),
+    ("POST", "/me/contracts/{contract_id}/domain/transfer-out"): RouteSpec(
+        SUBSCRIBER_ONLY, "R39: move the domain to another provider before the contract's end (202 with its auth "
+        "code); refused while a sum is owed (retention right)", ok=202, errors=(404, 409, 422), tag="account",
+        text_body=True),
+    ("POST", "/me/contracts/{contract_id}/domain/cancel-order"): RouteSpec(
+        SUBSCRIBER_ONLY, "R37/R38: cancel the order after a refused registration or a failed transfer (the "
+        "solution credited and refunded, the dossier fees due)", ok=201, errors=(404, 409), tag="account",
+        text_body=True),
+    ("GET", "/admin/domains/{domain_name}"): RouteSpec(
+        operator("read"), "Issue 4: a domain, its registry operation in progress, transfer-out and decision",
+        errors=(400, 404, 422), tag="operations"),
+    ("POST", "/admin/domains/{domain_name}/decisions"): RouteSpec(
+        operator("domains"), "R42: record a court/administrative/dispute-resolution decision or the holder's "
+        "request (cancel or transfer); executed at the registry, the customer informed", ok=202,
+        body="chalicelib.contracts.domains_v1:DomainDecisionV1", errors=(400, 404, 409, 422), tag="operations"),
+    ("POST", "/admin/domains/{domain_name}/retry"): RouteSpec(
+        operator("domains"), "Issue 4: retry a registry operation stalled after its tries", ok=202,
+        errors=(404, 409), tag="operations", text_body=True),
     # --- availability (issue 5) ---
     ("GET", "/admin/contracts/{contract_id}/availability"): RouteSpec(
         operator("read"), "R44: the month's availability of the hosting space (?month=YYYY-MM) vs 99.8 %",

@@ -30,3 +30,10 @@ def resend_unsent_notices(event):
     """R54: queue again notices stored but not sent (outbox sweep on a sparse index, never a scan)."""
     from ..service.notices import resend_unsent
     return {"queued": resend_unsent(services())}
+
+
+@bp.schedule("rate(1 minute)")
+def poll_registries(event):
+    """R37-R39: read every registry's message queue onto the registry-events queue (then ack)."""
+    from ..service.domains import poll_registries as poll
+    return {"read": poll(services())}

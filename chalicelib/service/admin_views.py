@@ -42,8 +42,11 @@ def contract_view(contract_id: str, services: Services) -> Optional[dict[str, An
     contract = store.get_contract(contract_id)
     if contract is None:
         return None
-    from ..adapters.models import InvoiceModel, NodeCommandModel
-    command, invoice = store.get_together((NodeCommandModel, contract.command_id), (InvoiceModel, contract.invoice_id))
+    from ..adapters.models import DomainModel, InvoiceModel, NodeCommandModel
+    from .domains import domain_view
+    command, invoice, domain = store.get_together((NodeCommandModel, contract.command_id),
+                                                  (InvoiceModel, contract.invoice_id),
+                                                  (DomainModel, contract.domain_name))
     from ..domain.calendar import paris_date
     today = paris_date(services.clock.now())
     return {
@@ -61,6 +64,8 @@ def contract_view(contract_id: str, services: Services) -> Optional[dict[str, An
         "ended_reason": contract.ended_reason,
         "invoices": [invoice_view(i, today) for i in store.invoices_of_contract(contract_id)],
         "evidence": store.evidence_for(contract.customer_id, contract_id=contract_id),
+        # issue 4: the domain's status and its registry operation in progress (R37-R42)
+        "domain_state": domain_view(domain, operator=True) if domain is not None else None,
     }
 
 

@@ -141,6 +141,9 @@ def _issue(effect: Effect, services: Services, draft: InvoiceDraft, contract: Co
     return invoice
 
 
+issue_contract_invoice = _issue  # the same step for other use cases (R37/R38 dossier fees)
+
+
 # ---- R23: overdue ---------------------------------------------------------------------------------
 def _unpaid(timer: TimerModel, services: Services) -> tuple[Optional[InvoiceModel], Optional[ContractModel]]:
     """The timer's invoice and contract while the invoice is still unpaid; (None, None) once paid

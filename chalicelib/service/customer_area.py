@@ -6,7 +6,7 @@ contracts it was named on, and their domains."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 from ..adapters.models import ContractModel, DomainModel, InvoiceModel
 from ..bootstrap import Services
@@ -43,9 +43,19 @@ def invoices_of(customer_id: str, services: Services) -> list[dict[str, Any]]:
 
 
 def domains_of(principal: Principal, services: Services) -> list[dict[str, Any]]:
+    from .domains import domain_view
     return [{"domain_name": d.domain_name, "contract_id": d.contract_id, "registry": d.registry,
-             "action": d.action, "created_at": d.created_at}
+             "action": d.action, "created_at": d.created_at, **domain_view(d)}
             for d in DomainModel.by_customer.query(principal.customer_id) if _visible(principal, d.contract_id)]
+
+
+def contract_domain(contract: ContractModel) -> Optional[dict[str, Any]]:
+    """Issue 4: the contract's domain as the customer sees it (status, expiry, pending operation)."""
+    from .domains import _get_domain, domain_view
+    domain = _get_domain(contract.domain_name)
+    if domain is None or domain.customer_id != contract.customer_id:
+        return None
+    return domain_view(domain)
 
 
 @lru_cache(maxsize=1)

@@ -86,6 +86,13 @@ def set_hold(effect: Effect, label: str, contract: ContractModel, reason: HoldRe
         action=f"contract.hold.{'lifted' if level is None else 'set'}", reason=reason_value,
         level=None if level is None else HoldLevel(level).value, holds=new_holds, contract_id=contract.contract_id,
         **details))
+    if reason_value == HoldReason.NON_PAYMENT.value:
+        # R40/R19: a missed payment suspends the service and stops the name's management; paid, it resumes
+        from . import domains
+        if level is not None and HoldLevel(level) == HoldLevel.SUSPENDED:
+            domains.stop_management(effect, contract, services, now, "non_payment")
+        elif level is None and holds.get(reason_value) == HoldLevel.SUSPENDED.value:
+            domains.resume_management(effect, contract, services, now, "non_payment_settled")
     if event is not None and contract.node_id:
         strongest = strongest_hold(new_holds)
         if strongest is None:
@@ -175,6 +182,8 @@ def on_contract_end(timer: TimerModel, services: Services) -> Optional[Effect]:
         return effect
     set_status(effect, "contract", contract, [ContractEvent.CONTRACT_ENDED], now, "system", reason="not_renewed")
     issue_node_command(effect, contract, services, "SuspendSpace", now, reason="contract_ended")
+    from .domains import stop_management  # R40/R19: not renewed: management of the name stops
+    stop_management(effect, contract, services, now, "not_renewed")
     deletion_at = schedule_retention(effect, contract, end_instant(contract), services, now)
     add_notice(effect, services, key=f"contract_suspended#ended#{contract.contract_id}", contract=contract,
                template="contract_suspended", now=now, context={

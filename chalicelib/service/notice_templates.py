@@ -32,7 +32,7 @@ CURRENT_VERSIONS: dict[str, int] = {
     "invoice_issued": 1,         # R22
     "payment_received": 1,       # R23, R27
     "withdrawal_confirmed": 2,   # R13 (v2: nothing paid, nothing refunded; the credit note)
-    "order_cancelled": 1,        # R15
+    "order_cancelled": 2,        # R15; v2: also R37/R38, cancelled on request after the domain failed
     "space_ready": 1,            # R28: the site address and FTP access, once the node made the space
     "order_irregular": 1,        # R11
     "verification_requested": 1,  # R03: documents requested, with their deadline
@@ -57,6 +57,16 @@ CURRENT_VERSIONS: dict[str, int] = {
     "dispute_formal_notice_remedied": 1,  # R52: the breach was cured, no termination
     "dispute_breach_termination": 1,  # R52 + R20: terminated for gross breach, the deletion date
     "dispute_early_termination": 1,   # R53 + R20: the customer's early termination, the sums still owed
+    # --- domain templates (issue 4) ---
+    "domain_registered": 1,        # R37/R38: registered or transferred in; we manage it; the expiry date
+    "domain_refused": 1,           # R37/R38: registration refused or transfer failed; dossier fees; cancel on request
+    "domain_renewed": 1,           # R41: renewed by us (Afnic/Network Solutions); the new expiry date
+    "domain_renewal_reminder": 2,  # R41; v2: also "solution_not_renewed" (we renew only for a running solution)
+    "domain_transfer_out_requested": 1,  # R39: another registrar asks; the customer confirms before the deadline
+    "domain_transfer_out_refused": 1,    # R39: transfer-out refused (retention right 10.11 when sums are owed)
+    "domain_transferred_out": 1,   # R39/R42: the name left us; our management ended, hosting goes on
+    "domain_decision": 1,          # R42: a decision or the holder's request cancels or transfers the name
+    "domain_dossier_incomplete": 1,  # R37: registration waits for the complete dossier; what is missing
 }
 
 # Documents (not notices: no subject, no mail) rendered from the same directory, same filters,

@@ -101,6 +101,9 @@ def place_order(order: OrderInput, services: Services, *, correlation_id: str,
     now = services.clock.now()
     verified = verify_order(order, catalog=services.catalog, now=now, vat_rate=s.vat_rate,
                             late_penalty_rate_percent=s.late_penalty_rate_percent)
+    if verified.domain_action == "transfer":  # R38: the windows, from the registry, before anything is stored
+        from .domains import verify_transfer_in
+        verify_transfer_in(verified.domain_name, verified.registry, verified.domain_auth_code or "", services)
     fingerprint = _fingerprint(order)
     order_id = (f"ord_{uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key).hex[:24]}"
                 if idempotency_key else new_id("ord"))
@@ -183,7 +186,7 @@ def _rows(v: VerifiedOrder, ids: dict[str, str], sequence: int, fingerprint: str
         order_id=ids["order_id"], customer_id=ids["customer_id"], contract_id=ids["contract_id"],
         invoice_id=ids["invoice_id"], status="awaiting_payment", plan=v.plan.id,
         options=[o.id for o in v.options], billing_period=v.billing_period, payment_method=v.payment_method,
-        domain_name=v.domain_name, domain_action="register", registry=v.registry,
+        domain_name=v.domain_name, domain_action=v.domain_action, registry=v.registry,
         acceptance={"terms_version": v.acceptance.terms_version, "accepted_at": utc_iso(v.acceptance.accepted_at),
                     "client_ip": v.acceptance.client_ip, "user_agent": v.acceptance.user_agent},
         request_fingerprint=fingerprint, created_at=at, updated_at=at)
@@ -210,7 +213,8 @@ def _rows(v: VerifiedOrder, ids: dict[str, str], sequence: int, fingerprint: str
         bill_to={"name": c.legal_name or f"{c.first_name} {c.last_name}", "email": c.email,
                  "address": asdict(c.address), "siren": c.siren, "vat_number": c.vat_number})
     domain = DomainModel(domain_name=v.domain_name, contract_id=ids["contract_id"],
-                         customer_id=ids["customer_id"], registry=v.registry, action="register", created_at=at)
+                         customer_id=ids["customer_id"], registry=v.registry, action=v.domain_action, created_at=at,
+                         status="ordered", auth_code=v.domain_auth_code)
     return {"customer": customer, "order": order, "contract": contract, "invoice": invoice, "domain": domain}
 
 

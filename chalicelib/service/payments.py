@@ -81,7 +81,7 @@ def payment_handler(purpose: str):
 
 def _register_payment_handlers() -> None:
     """Import the modules that register handlers with @payment_handler."""
-    from . import billing_cycle, options  # noqa: F401
+    from . import billing_cycle, domains, options  # noqa: F401
 
 
 def apply_payment_event(event: StripeEvent, services: Services, correlation_id: Optional[str] = None) -> str:
@@ -240,12 +240,16 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
     from .accounts import initial_credentials_notice
     credentials = initial_credentials_notice(contract, invoice.bill_to["email"], now, correlation_id)
     notices = [receipt] + ([credentials] if credentials is not None else [])
+    # R37/R38: paid, the dossier is complete: the registration (or transfer-in) starts, in this write.
+    from .domains import start_on_first_payment
+    domain_start = Effect()
+    start_on_first_payment(domain_start, contract, now, services)
     try:
         services.store.apply_first_payment(
             payment=payment_row, invoice_id=invoice.invoice_id, order_id=invoice.order_id,
             contract_id=contract.contract_id, node=node, quota_mb=quota, command=command_row, evidence=evidence,
             accepting_states=[st.value for st in states_accepting(ContractEvent.PAYMENT_RECEIVED)], now=now,
-            notices=notices)
+            notices=notices, extra=domain_start)
     except TransactionConflict as conflict:
         if "payment" in conflict.failed:
             return _resume_dispatch(payment.payment_id, services.store.get_contract(contract.contract_id), services,
@@ -265,6 +269,8 @@ def _try_first_payment(payment: "ReceivedPayment", services: Services, invoice: 
     dispatch(command_row, services, correlation_id)
     for notice in notices:
         queue_notice(notice, services)
+    for follow_up in domain_start.after_commit:
+        follow_up()
     return "applied"
 
 

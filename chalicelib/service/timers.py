@@ -80,8 +80,8 @@ def sweep(services: Services) -> int:
 
 def _register_handlers() -> None:
     """Import the modules whose @timer_handler functions handle each kind."""
-    from . import (abuse_cases, billing_cycle, disputes, lifecycle, order_expiry, privacy,  # noqa: F401
-                   tickets)
+    from . import (abuse_cases, billing_cycle, disputes, domains, lifecycle, order_expiry,  # noqa: F401
+                   privacy, tickets)
 
 
 def fire(timer_id: str, services: Services) -> str:

@@ -127,7 +127,12 @@ def withdrawal_outcome(order: OrderModel, contract: ContractModel, invoice: Invo
 
 def _withdrawal_effect(order: OrderModel, contract: ContractModel, invoice: InvoiceModel, customer: CustomerModel,
                        domain: Optional[DomainModel], services: Services, now, *, actor: str,
-                       client_ip: Optional[str], user_agent: Optional[str], correlation_id: Optional[str]) -> Effect:
+                       client_ip: Optional[str], user_agent: Optional[str], correlation_id: Optional[str],
+                       reason: str = "withdrawal") -> Effect:
+    """The whole withdrawal (R13) as one effect. With reason `domain_failure` (R37/R38: the order
+    cancelled at the customer's request after a refused registration or a failed transfer) the
+    same steps end the contract as `cancelled`, whatever the space's use, and the customer gets
+    the `order_cancelled` notice."""
     from .lifecycle import add_notice, issue_node_command
     from .order_expiry import credit_note
     store, s, at = services.store, services.settings, utc_iso(now)
@@ -145,7 +150,10 @@ def _withdrawal_effect(order: OrderModel, contract: ContractModel, invoice: Invo
 
     # R22: the correction is a credit note with the next number of the one sequence.
     last = store.last_invoice_sequence()
-    note = credit_note(invoice, next_sequence_value(last), s.invoice_number_prefix, now, reason="withdrawal")
+    note = credit_note(invoice, next_sequence_value(last), s.invoice_number_prefix, now, reason=reason)
+    cancelled = reason == "domain_failure"
+    contract_state = ContractState.CANCELLED.value if cancelled else WITHDRAWN
+    order_state = "cancelled" if cancelled else "withdrawn"
     note.lines = list(credit.lines)
     note.subtotal_cents, note.vat_cents, note.total_cents = credit.subtotal_cents, credit.vat_cents, credit.total_cents
     store.claim_sequence(effect, last, int(note.sequence), now)
@@ -161,28 +169,29 @@ def _withdrawal_effect(order: OrderModel, contract: ContractModel, invoice: Invo
     effect.evidence += [
         state_change(cid, now, "system", "invoice", invoice.invoice_id, invoice.status,
                      invoice.status if paid else "cancelled", action="invoice.credited", credit_note=note.number,
-                     reason="withdrawal", **common),
+                     reason=reason, **common),
         state_change(cid, now, "system", "credit_note", note.invoice_id, None, "issued", action="credit_note.issued",
                      number=note.number, credits=invoice.number, total_cents=int(note.total_cents),
-                     kept_domain_fees_cents=credit.kept_total_cents, reason="withdrawal", **common)]
+                     kept_domain_fees_cents=credit.kept_total_cents, reason=reason, **common)]
 
     # R13: the order and the contract end; a first use recorded meanwhile (R32) makes this fail.
+    unused = ContractModel.first_used_at.does_not_exist()
     effect.update("order", OrderModel(order_id=order.order_id),
-                  [OrderModel.status.set("withdrawn"), OrderModel.updated_at.set(at)], OrderModel.status == order.status)
+                  [OrderModel.status.set(order_state), OrderModel.updated_at.set(at)], OrderModel.status == order.status)
     effect.update("contract", ContractModel(contract_id=contract.contract_id),
-                  [ContractModel.status.set(WITHDRAWN), ContractModel.ended_reason.set("withdrawal"),
+                  [ContractModel.status.set(contract_state), ContractModel.ended_reason.set(reason),
                    ContractModel.updated_at.set(at)],
-                  (ContractModel.status == contract.status) & ContractModel.first_used_at.does_not_exist())
+                  (ContractModel.status == contract.status) & (ContractModel.status.exists() if cancelled else unused))
     effect.evidence += [
-        state_change(cid, now, actor, "order", order.order_id, order.status, "withdrawn", action="order.withdrawn",
-                     client_ip=client_ip, user_agent=user_agent, **common),
-        state_change(cid, now, actor, "contract", contract.contract_id, contract.status, WITHDRAWN,
-                     reason="withdrawal", **common)]
+        state_change(cid, now, actor, "order", order.order_id, order.status, order_state,
+                     action=f"order.{order_state}", client_ip=client_ip, user_agent=user_agent, **common),
+        state_change(cid, now, actor, "contract", contract.contract_id, contract.status, contract_state,
+                     reason=reason, **common)]
 
     # The space: the node removes it; its quota is free again for placement.
     if contract.node_id and not contract.renews_contract_id:
         _stop_pending_provisioning(effect, contract, services, now, common)
-        issue_node_command(effect, contract, services, "DeprovisionSpace", now, "system", reason="withdrawal")
+        issue_node_command(effect, contract, services, "DeprovisionSpace", now, "system", reason=reason)
         effect.update("node", NodeModel(pool=s.node_pool, node_id=contract.node_id),
                       [NodeModel.free_mb.add(int(contract.storage_mb))], NodeModel.node_id.exists())
         effect.evidence.append(state_change(cid, now, "system", "node", contract.node_id, None, "space_released",
@@ -194,7 +203,7 @@ def _withdrawal_effect(order: OrderModel, contract: ContractModel, invoice: Invo
         effect.delete("domain", DomainModel(domain_name=domain.domain_name),
                       (DomainModel.contract_id == contract.contract_id) & DomainModel.fees_spent_at.does_not_exist())
         effect.evidence.append(state_change(cid, now, "system", "domain", domain.domain_name, "claimed", "released",
-                                            action="domain.released", reason="withdrawal", **common))
+                                            action="domain.released", reason=reason, **common))
     elif own_domain:
         effect.evidence.append(state_change(cid, now, "system", "domain", domain.domain_name, "claimed", "claimed",
                                             action="domain.kept", reason="registry fees spent",
@@ -203,7 +212,16 @@ def _withdrawal_effect(order: OrderModel, contract: ContractModel, invoice: Invo
     # R13: what was paid comes back, less the domain fees spent: the operator refunds it at the
     # payment provider; the provider's charge.refunded closes it (refunds.py).
     if credit.refund_cents > 0:
-        _refund_due(effect, invoice, note, credit.refund_cents, credit.kept_total_cents, services, now, common)
+        _refund_due(effect, invoice, note, credit.refund_cents, credit.kept_total_cents, services, now, common,
+                    why="R13 withdrawal" if not cancelled else "R37/R38 order cancelled after the domain failed")
+
+    if cancelled:
+        add_notice(effect, services, key=f"order_cancelled#{order.order_id}", contract=contract,
+                   template="order_cancelled", now=now, context={
+                       "domain": contract.domain_name, "order_id": order.order_id, "reason": reason,
+                       "credit_note_number": note.number, "credit_cents": -int(note.total_cents),
+                       "refund_cents": credit.refund_cents})
+        return effect
 
     customer_name = (invoice.bill_to or {}).get("name") or " ".join(
         p for p in (customer.first_name, customer.last_name) if p)
@@ -236,7 +254,7 @@ def _stop_pending_provisioning(effect: Effect, contract: ContractModel, services
 
 
 def _refund_due(effect: Effect, invoice: InvoiceModel, note: InvoiceModel, refund_cents: int, kept_cents: int,
-                services: Services, now, common: dict) -> None:
+                services: Services, now, common: dict, why: str = "R13 withdrawal") -> None:
     payment = services.store.get_payment(invoice.payment_event_id) if invoice.payment_event_id else None
     provider = payment.provider if payment is not None else "unknown"
     reference = payment.provider_reference if payment is not None else None
@@ -246,7 +264,7 @@ def _refund_due(effect: Effect, invoice: InvoiceModel, note: InvoiceModel, refun
         provider_reference=reference, contract_id=invoice.contract_id, received_at=utc_iso(now))
     effect.save("refund_due", due, PaymentModel.payment_event_id.does_not_exist())
     effect.save("alert", new_alert(
-        "refund_due", f"R13 withdrawal of order {invoice.order_id}: refund {refund_cents} cents "
+        "refund_due", f"{why} of order {invoice.order_id}: refund {refund_cents} cents "
         f"{invoice.currency} on {provider} payment {reference or invoice.payment_event_id} (invoice {invoice.number}, "
         f"credit note {note.number}; domain fees kept: {kept_cents} cents)", now,
         alert_key=refund_alert_key(note.invoice_id), order_id=invoice.order_id, contract_id=invoice.contract_id,
@@ -256,3 +274,41 @@ def _refund_due(effect: Effect, invoice: InvoiceModel, note: InvoiceModel, refun
         invoice.customer_id, now, "system", "payment", due.payment_event_id, None, "refund_due", action="refund.due",
         amount_cents=refund_cents, kept_domain_fees_cents=kept_cents, provider=provider, payment_reference=reference,
         credit_note=note.number, **common))
+
+
+def cancel_order_effect_for_domain(contract: ContractModel, domain: DomainModel, services: Services, *, actor: str,
+                                   correlation_id: Optional[str] = None) -> tuple[dict[str, Any], bool]:
+    """R37/R38: the order cancelled at the customer's request after its domain failed: the same
+    one-transaction steps as a withdrawal (credit note, refund due, space removed, claim released),
+    the dossier fees invoice staying due. Returns (outcome, created)."""
+    store = services.store
+    for _ in range(ATTEMPTS):
+        order, contract, invoice, customer = store.get_together(
+            (OrderModel, contract.order_id), (ContractModel, contract.contract_id),
+            (InvoiceModel, contract.invoice_id), (CustomerModel, contract.customer_id))
+        if contract.status == ContractState.CANCELLED.value:
+            break
+        from ..domain.contracts import ContractEvent, next_state
+        next_state(contract.status, ContractEvent.DOMAIN_FAILURE_CANCELLED)  # raises for a contract no longer running
+        if invoice.credited_by or invoice.status not in ("issued", "paid"):
+            raise ConflictError(f"invoice {invoice.number} is {invoice.status} and already corrected",
+                                code="not_cancellable")
+        effect = _withdrawal_effect(order, contract, invoice, customer, domain, services, services.clock.now(),
+                                    actor=actor, client_ip=None, user_agent=None, correlation_id=correlation_id,
+                                    reason="domain_failure")
+        try:
+            store.apply(effect)
+        except (TransactionContention, TransactionConflict):
+            continue
+        for follow_up in effect.after_commit:
+            follow_up()
+        order, contract, invoice, domain_now = store.get_together(
+            (OrderModel, contract.order_id), (ContractModel, contract.contract_id),
+            (InvoiceModel, contract.invoice_id), (DomainModel, contract.domain_name))
+        return withdrawal_outcome(order, contract, invoice, domain_now, services), True
+    else:
+        raise ConflictError("the contract kept changing; send the same request again", code="cancellation_busy")
+    order, invoice, domain_now = store.get_together((OrderModel, contract.order_id),
+                                                    (InvoiceModel, contract.invoice_id),
+                                                    (DomainModel, contract.domain_name))
+    return withdrawal_outcome(order, contract, invoice, domain_now, services), False

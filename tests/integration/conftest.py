@@ -38,11 +38,43 @@ def clock():
     return FixedClock(datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc))
 
 
+class PendingRegistries:
+    """Issue 4: registries that take every registration and transfer and never answer it (1001,
+    no poll message), for the tests that are not about domains: the first payment's acquisition
+    runs once and the domain waits, changing nothing else. Domain tests (test_domain_flows.py)
+    use the local EPP registry over TLS instead."""
+
+    def gateway(self, registry: str):
+        from datetime import timedelta
+
+        from chalicelib.domain.registrar import ACTION_PENDING, CommandResult
+
+        class Gateway:
+            client_id = f"soho-{registry}"
+
+            def __getattr__(self, name):
+                def pending(*args, **kwargs):
+                    return CommandResult(code=ACTION_PENDING, message="pending (test registry)")
+                return pending
+
+            def poll(self):
+                return None
+
+            def check(self, names):
+                from chalicelib.domain.registrar import CheckResult
+                return [CheckResult(name=n, available=True) for n in names]
+
+        gateway = Gateway()
+        gateway.registry = registry
+        return gateway
+
+
 @pytest.fixture
 def services(aws, clock):
     s = settings()
     svc = bootstrap.Services(settings=s, clock=clock, catalog=bootstrap.load_catalog(),
-                             store=DynamoStore(region=s.region), queues=SqsQueues(region=s.region))
+                             store=DynamoStore(region=s.region), queues=SqsQueues(region=s.region),
+                             registrars=PendingRegistries())
     bootstrap.override(svc)
     yield svc
     bootstrap.override(None)

@@ -195,6 +195,18 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/tickets/{ticket_id}/messages"): Case(OPERATOR(201), lambda w, who: {"message": "Réponse"}),
     ("POST", "/admin/tickets/{ticket_id}/resolution"): Case(OPERATOR(200), lambda w, who: {
         "cause": "provider", "note": "Service redémarré."}),
+    # --- domains (issue 4) ---
+    # A's domain waits for its registry (the test registries never answer): transfer-out, cancellation,
+    # decisions and retry answer 409 to whoever may ask; B never sees A's contract (404), a beneficiary
+    # reads its contract's domain but administers nothing (R06: 403).
+    ("GET", "/domains/availability"): Case(PUBLIC(200), query="name=libre-matrix.fr"),
+    ("GET", "/me/contracts/{contract_id}/domain"): Case(ANY_CUSTOMER(200, b=404)),
+    ("POST", "/me/contracts/{contract_id}/domain/transfer-out"): Case(SUBSCRIBER_OF_A(409), lambda w, who: {}),
+    ("POST", "/me/contracts/{contract_id}/domain/cancel-order"): Case(SUBSCRIBER_OF_A(409), lambda w, who: {}),
+    ("GET", "/admin/domains/{domain_name}"): Case(OPERATOR(200)),
+    ("POST", "/admin/domains/{domain_name}/decisions"): Case(OPERATOR(409), lambda w, who: {
+        "kind": "court", "action": "cancel", "reference": "TJ Paris 26/1", "document_ref": "ged://1"}),
+    ("POST", "/admin/domains/{domain_name}/retry"): Case(OPERATOR(409), lambda w, who: {}),
     # --- availability (issue 5) ---
     ("GET", "/admin/contracts/{contract_id}/availability"): Case(OPERATOR(200), query="month=2026-11"),
     ("GET", "/me/contracts/{contract_id}/availability"): Case(ANY_CUSTOMER(200, b=404), query="month=2026-11"),
@@ -276,7 +288,7 @@ def abuse_case(client, world: dict) -> str:
 
 
 PARAMS: dict[str, Callable] = {"change_id": announced_change, "request_id": verification_request,
-                               "case_id": abuse_case,
+                               "case_id": abuse_case, "domain_name": lambda client, world: "acme-test.fr",
                                "ticket_id": a_ticket, "event_id": declared_force_majeure, **dispute_params()}
 
 

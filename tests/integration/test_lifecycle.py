@@ -27,12 +27,15 @@ def active(client, aws, placed_order, services, clock):
 
 
 def run_timers(client, aws, services) -> list[str]:
-    """One sweep, then the timers consumer on what it sent; returns the kinds that fired."""
+    """One sweep, then the timers consumer on what it sent; returns the kinds that fired, except
+    the domain's registry operations (issue 4, tested in test_domain_flows.py): the first payment
+    starts the name's registration, a timer these contract tests do not look at."""
     timers.sweep(services)
     bodies = [m["Body"] for m in queue_messages(aws["queues"]["timers"])]
     if bodies:
         assert client.lambda_.invoke("on_timer", sqs_lambda_event(bodies)).payload == {"batchItemFailures": []}
-    return sorted(json.loads(b)["timer_id"].split("#")[0] for b in bodies)
+    return sorted(kind for kind in (json.loads(b)["timer_id"].split("#")[0] for b in bodies)
+                  if not kind.startswith("domain_"))
 
 
 def move_to(clock, paris_text: str) -> None:

@@ -43,6 +43,12 @@ EXPECTED = {
     (S.AWAITING_PAYMENT, E.FOUND_IRREGULAR): S.VOID,                    # R11 irregular -> void
     (S.VOID, E.REGULARISED): S.AWAITING_PAYMENT,                        # R11 regularised
     (S.VOID, E.ORDER_CANCELLED): S.CANCELLED,
+    # R37/R38: cancelled on the customer's request after the domain's registration/transfer failed
+    (S.PROVISIONING, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.PROVISIONING_FAILED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.ACTIVE, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.RESTRICTED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
+    (S.SUSPENDED, E.DOMAIN_FAILURE_CANCELLED): S.CANCELLED,
 }
 ALL_PAIRS = list(product(S, E))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
@@ -98,7 +104,7 @@ def test_R20_cancelled_and_deleted_contracts_take_no_lifecycle_event(terminal):
 
 def test_R16_R19_an_active_contract_only_ends_it_is_never_renewed_tacitly():
     assert {event for event in E if (S.ACTIVE, event) in EXPECTED} == {
-        E.CONTRACT_ENDED, E.REPLACED_BY_RENEWAL, E.RESTRICTED, E.SUSPENDED, E.WITHDRAWN}
+        E.CONTRACT_ENDED, E.REPLACED_BY_RENEWAL, E.RESTRICTED, E.SUSPENDED, E.WITHDRAWN, E.DOMAIN_FAILURE_CANCELLED}
     assert next_state(S.ACTIVE, E.CONTRACT_ENDED) is S.EXPIRED
     # R16: nothing moves an active contract into a new term by itself.
     assert all(EXPECTED[(S.ACTIVE, event)] not in (S.ACTIVE, S.SCHEDULED) for event in E if (S.ACTIVE, event) in EXPECTED)

@@ -102,6 +102,27 @@ SAMPLES: dict[str, dict] = {
     "dispute_early_termination": {"domain": "acme-test.fr", "contract_id": "ctr_1", "terminated_on": "2027-03-10",
                                   "remaining_instalments": 8, "owed_cents": 5752, "monthly": True,
                                   "invoice_number": "F-000042", "deletion_on": "2027-04-09"},  # R53
+    # --- domain samples (issue 4) ---
+    "domain_registered": {"domain": "acme-test.fr", "contract_id": "ctr_1", "registry_label": "Afnic",
+                          "how": "registration", "expires_on": "2027-11-27"},  # R37/R38
+    "domain_refused": {"domain": "acme-test.fr", "contract_id": "ctr_1", "how": "registration",
+                       "reason": "Le nom demandé figure sur la liste des termes réservés.",
+                       "dossier_fees_cents": 1500, "invoice_number": "F-000042",
+                       "cancel_path": "/me/contracts/ctr_1/domain/cancellation"},  # R37/R38
+    "domain_renewed": {"domain": "acme-test.fr", "expires_on": "2028-11-27"},  # R41
+    "domain_renewal_reminder": {"domain": "acme-test.fr", "expires_on": "2027-11-27", "days_left": 30,
+                                "registry_label": "Afnic", "reason": "payment_overdue"},  # R41
+    "domain_transfer_out_requested": {"domain": "acme-test.fr", "contract_id": "ctr_1",
+                                      "requesting_registrar": "Gandi SAS",
+                                      "deadline": "2027-03-15T10:00:00+00:00"},  # R39
+    "domain_transfer_out_refused": {"domain": "acme-test.fr", "contract_id": "ctr_1",
+                                    "reason": "La facture F-000042 reste impayée.", "owed_cents": 7186},  # R39
+    "domain_transferred_out": {"domain": "acme-test.fr", "contract_id": "ctr_1", "to_registrar": "Gandi SAS",
+                               "at": "2027-03-20T08:30:00+00:00"},  # R39/R42
+    "domain_decision": {"domain": "acme-test.fr", "contract_id": "ctr_1", "kind": "court", "action": "transfer",
+                        "reference": "TJ Paris, RG 27/01234"},  # R42
+    "domain_dossier_incomplete": {"domain": "acme-test.fr", "contract_id": "ctr_1",
+                                  "missing": ["siren", "address", "phone"]},  # R37
 }
 
 
@@ -323,3 +344,112 @@ def test_R04_a_credentials_notice_is_stored_with_its_password_masked():
     sent = render_notice(notice("credentials_issued"), {"password": "abcde-fghij-klmno-pqrst"})
     assert "mot de passe : abcde-fghij-klmno-pqrst" in sent.body
     assert "abcde-fghij-klmno-pqrst" not in stored.body
+
+
+# ---- domain notices (issue 4) ----------------------------------------------------------------
+@pytest.mark.parametrize("how, facts", [
+    ("registration", ["Enregistrement refusé pour acme-test.fr",
+                      "dépend uniquement de la validation de l'organisme compétent", "article 10.5",
+                      "Conformément à l'article 10.6"]),
+    ("transfer", ["Transfert impossible pour acme-test.fr",
+                  "suppose toujours l'accord de son gestionnaire administratif en titre", "article 10.7 de nos",
+                  "Conformément à l'article 10.7"])])
+def test_R37_R38_a_refusal_says_why_who_decides_the_dossier_fees_and_how_to_cancel(how, facts):
+    """R37 (registration refused: the registry alone decides, 10.5) and R38 (transfer failed: the
+    current manager's approval is needed, 10.7): the reason, the dossier fees and their invoice,
+    and the cancellation on request with the sums paid credited."""
+    rendered = render_notice(notice("domain_refused", {**SAMPLES["domain_refused"], "how": how}))
+    text = rendered.subject + "\n" + rendered.body
+    for fact in facts + ["Le nom demandé figure sur la liste des termes réservés.", f"15,00{NBSP}€ HT",
+                         "facture n° F-000042", "/me/contracts/ctr_1/domain/cancellation",
+                         "vous seront alors créditées"]:
+        assert fact in text, fact
+    other = "article 10.5" if how == "transfer" else "gestionnaire administratif en titre"
+    assert other not in text
+
+
+def test_R37_R38_registered_names_the_manager_role_and_the_expiry():
+    """R37/R38 (D10.6, D10.8): registered or transferred, we are the administrative and technical manager."""
+    for how, subject in (("registration", "est enregistré"), ("transfer", "est transféré")):
+        rendered = render_notice(notice("domain_registered", {**SAMPLES["domain_registered"], "how": how}))
+        assert subject in rendered.subject
+        assert "gestionnaire administratif et technique" in rendered.body
+        assert "expire le 27 novembre 2027" in rendered.body
+    with pytest.raises(ValueError, match="how must be"):
+        notice("domain_registered", {**SAMPLES["domain_registered"], "how": "renewal"})
+
+
+@pytest.mark.parametrize("reason, registry, present, absent", [
+    ("customer_renews", "EURid", "Il vous appartient de le renouveler vous-même", "factures en retard"),
+    ("payment_overdue", "Afnic", "réglez les factures en retard", "vous-même")])
+def test_R41_renewal_reminder_says_who_renews_and_what_to_do(reason, registry, present, absent):
+    """R41 (D10.9): another registrar's name is the customer's to renew and pay; an Afnic/Network
+    Solutions name is renewed by us only once the overdue invoices are paid."""
+    context = {**SAMPLES["domain_renewal_reminder"], "reason": reason, "registry_label": registry}
+    rendered = render_notice(notice("domain_renewal_reminder", context))
+    assert "27 novembre 2027" in rendered.subject
+    assert "expire le 27 novembre 2027, dans 30 jours." in rendered.body
+    assert present in rendered.body and absent not in rendered.body
+    assert registry in rendered.body
+
+
+def test_R41_a_renewal_reminder_with_an_unknown_reason_is_refused_when_decided():
+    """R41: the reminder's reason is one of the two cases of D10.9."""
+    with pytest.raises(ValueError, match="reason must be"):
+        notice("domain_renewal_reminder", {**SAMPLES["domain_renewal_reminder"], "reason": "because"})
+
+
+def test_R39_transfer_out_request_asks_for_confirmation_before_the_deadline():
+    """R39: another registrar asks; the customer confirms in the customer area before the deadline, else refused."""
+    body = render_notice(notice("domain_transfer_out_requested")).body
+    for fact in ("Gandi SAS", "POST /me/contracts/ctr_1/domain/transfer-out", "au plus tard le 15 mars 2027 à 11 h 00",
+                 "le transfert sera refusé"):
+        assert fact in body, fact
+
+
+@pytest.mark.parametrize("owed_cents, retention", [(7186, True), (0, False)])
+def test_R39_transfer_out_refusal_invokes_the_retention_right_only_when_sums_are_owed(owed_cents, retention):
+    """R39 (D10.11): the retention right is named, with the sum owed, only when something is owed."""
+    context = {**SAMPLES["domain_transfer_out_refused"], "owed_cents": owed_cents}
+    body = render_notice(notice("domain_transfer_out_refused", context)).body
+    assert "La facture F-000042 reste impayée." in body
+    assert ("droit de rétention" in body) is retention
+    assert (f"71,86{NBSP}€" in body) is retention
+
+
+def test_R39_R42_transferred_out_ends_our_management_but_not_the_hosting():
+    """R39/R42 (D10.8): the name left us; management ended, the hosting continues until the contract end."""
+    body = render_notice(notice("domain_transferred_out")).body
+    for fact in ("20 mars 2027 à 9 h 30", "Gandi SAS", "a donc pris fin (article 10.8",
+                 "se poursuit jusqu'au terme de votre contrat"):
+        assert fact in body, fact
+
+
+@pytest.mark.parametrize("kind, action, present, absent", [
+    ("court", "transfer", "nous déférons à cette décision et procédons au transfert du nom", "titulaire"),
+    ("administrative", "cancel", "d'une décision administrative", "titulaire"),
+    ("dispute_resolution", "cancel", "procédure de règlement de conflit", "titulaire"),
+    ("holder_request", "cancel", "Le titulaire du nom de domaine acme-test.fr (contrat n° ctr_1) nous a demandé "
+                                 "directement l'annulation de ce nom", "déférons")])
+def test_R42_a_decision_is_complied_with_and_a_holder_request_is_executed(kind, action, present, absent):
+    """R42 (D10.10): a court, administrative or dispute-resolution decision is complied with; the
+    holder's direct request is told to the customer and executed."""
+    context = {**SAMPLES["domain_decision"], "kind": kind, "action": action}
+    rendered = render_notice(notice("domain_decision", context))
+    assert present in rendered.body and absent not in rendered.body
+    assert "article 10.10" in rendered.body and "TJ Paris, RG 27/01234" in rendered.body
+    assert ("Demande du titulaire" in rendered.subject) is (kind == "holder_request")
+    if kind == "holder_request":
+        assert "exécutons cette action, à laquelle vous ne pouvez pas vous opposer" in rendered.body
+    with pytest.raises(ValueError, match="kind must be"):
+        notice("domain_decision", {**context, "kind": "rumour"})
+
+
+def test_R37_dossier_incomplete_lists_what_is_missing_and_how_to_complete_it():
+    """R37 (D10.4): registration waits for the complete dossier; the missing items and the way to send them."""
+    body = render_notice(notice("domain_dossier_incomplete")).body
+    assert ("Il y manque :\n- le numéro SIREN de votre entreprise\n- votre adresse postale complète\n"
+            "- votre numéro de téléphone\n\n") in body
+    assert "article 10.4" in body and "espace client" in body and "support" in body
+    with pytest.raises(ValueError, match="unknown missing item"):
+        notice("domain_dossier_incomplete", {**SAMPLES["domain_dossier_incomplete"], "missing": ["fax"]})

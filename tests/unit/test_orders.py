@@ -213,8 +213,21 @@ def test_R21_bank_transfer_is_a_payment_method_and_is_kept_on_the_verified_order
     assert verify(order()).payment_method == "card"
 
 
-def test_R09_domain_transfer_in_is_not_offered_yet():
-    refused(order(domain_action="transfer"), RuleViolationError, "domain_action_not_supported")
+def test_R38_a_transfer_order_needs_the_auth_code():
+    refused(order(domain_action="transfer"), InvalidInputError, "missing_auth_code")
+
+
+def test_R38_a_transfer_order_with_its_auth_code_passes_verification_and_keeps_the_code():
+    verified = verify(order(domain_action="transfer", domain_auth_code="Xy-12-code"))
+    assert (verified.domain_action, verified.domain_auth_code) == ("transfer", "Xy-12-code")
+
+
+def test_R37_a_registration_order_refuses_an_auth_code():
+    refused(order(domain_auth_code="Xy-12-code"), InvalidInputError, "unexpected_auth_code")
+
+
+def test_R36_an_unknown_domain_action_is_refused():
+    refused(order(domain_action="trade"), RuleViolationError, "domain_action_not_supported")
 
 
 def test_R36_invalid_domain_name_is_refused_at_order_time():
