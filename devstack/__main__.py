@@ -14,7 +14,7 @@ def main() -> None:
     stack = Stack(
         workdir=Path(env("DEVSTACK_DIR", str(ROOT / ".devstack"))),
         api_port=int(env("API_PORT", "8000")), node_http_port=int(env("NODE_HTTP_PORT", "8080")),
-        node_ftp_port=int(env("NODE_FTP_PORT", "2121")),
+        node_ftp_port=int(env("NODE_FTP_PORT", "2121")), node_dns_port=int(env("NODEAGENT_DNS_PORT", "0")),
         endpoint=env("AWS_ENDPOINT_URL") or None, dynamodb_endpoint=env("AWS_ENDPOINT_URL_DYNAMODB") or None,
         webhook_secret=env("PAYMENT_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET),
         operator_key=env("OPERATOR_API_KEY", DEFAULT_OPERATOR_KEY),
@@ -36,6 +36,7 @@ soho-backoffice is running
   API                 {stack.api_url}   (GET /health, GET /catalog, POST /orders)
   hosting node        {stack.node_url}   (sites by Host header)
   node FTP            ftp://{stack.ftp_address[0]}:{stack.ftp_address[1]}   (login: the domain; password: space-ready mail)
+  node DNS            {stack.dns_address[0]}:{stack.dns_address[1]}   (udp+tcp; the zones of managed domains, R40)
   EPP registry        {stack.env.get('SOHO_REGISTRY_ENDPOINT', '')}   (local test registry, TLS; CA {stack.env.get('SOHO_REGISTRY_CA_FILE', '')})
   registry control    {stack.registry_control_url}/control   (refuse, domains, transfers, faults)
   AWS endpoint        {stack.endpoint}{'   (moto server started here)' if started_emulator else ''}{dynamodb}

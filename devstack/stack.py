@@ -127,7 +127,7 @@ class Stack:
             "SOHO_STAGE": "local", "SOHO_LOCAL_MODE": "1", "SOHO_RESOURCE_PREFIX": self.resource_prefix,
             "PAYMENT_WEBHOOK_SECRET": self.webhook_secret, "OPERATOR_API_KEY": self.operator_key,
             "SOHO_NODE_HEARTBEAT_STALE_SECONDS": "15", "PYTHONUNBUFFERED": "1",
-            # issue 4: the registries' messages read every 2 s locally (every minute on AWS)
+            # issue 4: the registries' messages read every 2 s locally (every 5 minutes on AWS)
             "DEVSTACK_SCHEDULE_SECONDS": "poll_registries=2",
             "SOHO_FTP_HOST": "{}:{}".format(*self.ftp_address),  # named in the space-ready notice (R28)
         }

@@ -32,8 +32,10 @@ def resend_unsent_notices(event):
     return {"queued": resend_unsent(services())}
 
 
-@bp.schedule("rate(1 minute)")
+@bp.schedule("rate(5 minutes)")
 def poll_registries(event):
-    """R37-R39: read every registry's message queue onto the registry-events queue (then ack)."""
+    """R37-R39: read every registry's message queue onto the registry-events queue (then ack).
+    Registries answer registrations and transfers in minutes to days: five minutes is soon enough
+    and keeps the fixed cost of the ticks with the other schedules (bench P4)."""
     from ..service.domains import poll_registries as poll
     return {"read": poll(services())}

@@ -55,6 +55,8 @@ PRIVACY_ACTIONS = ("privacy.", "verification.", "customer.contact_email_changed"
 # Order attributes never shown: the hash of the order's secret token, the request fingerprint.
 ORDER_SECRETS = ("access_token_hash", "request_fingerprint")
 ACCOUNT_SECRETS = ("password_hash", "pending_password_hash")
+# Issue 4: a domain's transfer code is a credential (kept only until the transfer completes).
+DOMAIN_SECRETS = ("auth_code",)
 
 
 @dataclass
@@ -170,7 +172,7 @@ def export(customer_id: str, services: Services, *, actor: str, correlation_id: 
         "orders": [row(o, ORDER_SECRETS) for o in records.orders],
         "contracts": [row(c) for c in records.contracts],
         "invoices": [{**invoice_view(i, today), "bill_to": i.bill_to} for i in records.invoices],
-        "domains": [row(d) for d in records.domains],
+        "domains": [row(d, DOMAIN_SECRETS) for d in records.domains],
         "payments": [row(p) for p in _payments(records.invoices, services)],
         "notices": [{**notice_view(n), "template_version": int(n.template_version)} for n in records.notices],
         "evidence": evidence,

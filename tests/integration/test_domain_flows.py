@@ -273,8 +273,9 @@ def test_R38_transfer_order_errors_wrong_code_unknown_name_missing_code(client, 
     assert (status, body["error"]["code"]) == (400, "missing_auth_code")
 
 
-def test_R38_transfer_in_completes_only_when_the_losing_side_approves(client, aws, services, clock, epp):
-    name = "demenage.com"
+def transfer_pending(client, aws, services, clock, epp, name: str) -> dict:
+    """R38: a domain held elsewhere, ordered as a transfer-in and paid: the request waits for the
+    losing side's answer."""
     seed(epp, clock, name, 200, 200)
     status, order = transfer_order(client, name)
     assert status == 201, order
@@ -282,7 +283,18 @@ def test_R38_transfer_in_completes_only_when_the_losing_side_approves(client, aw
     provision(client, aws, clock, order, name)
     pump(client, aws, services)
     assert domain(name).status == "transfer_pending"
+    return order
+
+
+def test_R38_transfer_in_completes_only_when_the_losing_side_approves(client, aws, services, clock, epp):
+    name = "demenage.com"
+    order = transfer_pending(client, aws, services, clock, epp, name)
     assert domain(name).auth_code == "Code-123"
+    # the transfer code is a credential: never in the customer's views or export (R07)
+    headers = {**JSON, **login_headers(client, give_password(customer_of(order)))}
+    for path in (f"/me/contracts/{order['contract_id']}/domain", "/me/export", "/me/domains"):
+        status, body = call(client, "GET", path, headers=headers)
+        assert status == 200 and "Code-123" not in json.dumps(body), path
     status, _ = control(epp, "POST", f"/control/transfers/{name}/approve")
     assert status == 200
     seen = pump(client, aws, services)
@@ -295,11 +307,7 @@ def test_R38_transfer_in_completes_only_when_the_losing_side_approves(client, aw
 
 def test_R38_a_rejected_transfer_fails_with_dossier_fees(client, aws, services, clock, epp):
     name = "reste-la.net"
-    seed(epp, clock, name, 200, 200)
-    status, order = transfer_order(client, name)
-    pay(client, order)
-    provision(client, aws, clock, order, name)
-    pump(client, aws, services)
+    order = transfer_pending(client, aws, services, clock, epp, name)
     control(epp, "POST", f"/control/transfers/{name}/reject")
     pump(client, aws, services)
     row = domain(name)
@@ -310,12 +318,7 @@ def test_R38_a_rejected_transfer_fails_with_dossier_fees(client, aws, services, 
 
 def test_R38_a_transfer_not_approved_in_time_fails(client, aws, services, clock, epp):
     name = "silence.org"
-    seed(epp, clock, name, 200, 200)
-    status, order = transfer_order(client, name)
-    pay(client, order)
-    provision(client, aws, clock, order, name)
-    pump(client, aws, services)
-    assert domain(name).status == "transfer_pending"
+    transfer_pending(client, aws, services, clock, epp, name)
     clock.advance(timedelta(days=7, minutes=1))
     seen = pump(client, aws, services)
     assert "domain_transfer_timeout" in seen
