@@ -55,6 +55,10 @@ class OffsetClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.offset()
 
+    def refresh(self) -> None:
+        """Read the offset again at the next `now()` (another process just moved the clock)."""
+        self._read_at = float("-inf")
+
     def wall(self) -> datetime:
         """Real time, for liveness (heartbeats): a jump of the business clock must not make a
         live component look stale."""

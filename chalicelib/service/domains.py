@@ -581,6 +581,8 @@ def on_expiry_timer(timer: TimerModel, services: Services) -> Optional[Effect]:
     contract = services.store.get_contract(domain.contract_id)
     up_to_date = contract is not None and unpaid_past_due(contract.contract_id, services, today) is None
     managed = domain.status == DomainStatus.ACTIVE.value
+    if days_left < 0:  # the name already expired (a timer fired late): nothing left to renew or remind
+        managed = False
     action = renewal_action(domain.registry, up_to_date=up_to_date, managed=managed, days_left=days_left,
                             lead_days=services.settings.domain_renewal_lead_days,
                             solution_covers=contract is not None and _solution_covers(contract, expires_at, services))

@@ -91,6 +91,11 @@ def fire(timer_id: str, services: Services) -> str:
     if timer is None or timer.state != "pending":
         return "ignored"
     now = services.clock.now()
+    if timer.due_at > utc_iso(now) and hasattr(services.clock, "refresh"):
+        # The sweep that sent it saw a later clock (local time travel, moved by another process
+        # less than the offset's cache ago): read the clock again, so the handler decides on it.
+        services.clock.refresh()
+        now = services.clock.now()
     handler = HANDLERS.get(timer.kind)
     if handler is None:
         raise LookupError(f"no handler for timer kind {timer.kind!r}")
