@@ -139,30 +139,32 @@ class _SystemClock:
         return dt.datetime.now(dt.timezone.utc)
 
 
-class DevstackClock:
-    """The back office's clock in local mode (GET /dev/clock, time travel included), so the dates
-    the registry gives (creation, expiry) agree with the back office's after a time travel. Read at
-    most once a second; the wall clock while the API is not up (it starts after the registry)."""
+class BackOfficeClock:
+    """The back office's clock in local mode (real time plus the time-travel offset every process
+    shares through the meta table, chalicelib.adapters.clock.OffsetClock), so the dates the
+    registry gives (creation, expiry) agree with the back office's after a time travel. It reads
+    DynamoDB, never the API (a busy API must not slow the registry down); while the table does not
+    exist yet (the registry starts first) or cannot be read, it keeps the last offset known."""
 
-    def __init__(self, url: str, operator_key: str) -> None:
-        self.url, self.key = url, operator_key
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl = ttl
         self._offset = dt.timedelta(0)
-        self._read_at = 0.0
+        self._read_at = float("-inf")
+        self._store: Any = None
 
     def now(self) -> dt.datetime:
         import time
-        import urllib.request
-        wall = dt.datetime.now(dt.timezone.utc)
-        if time.monotonic() - self._read_at > 1.0:
+        if time.monotonic() - self._read_at > self.ttl:
+            self._read_at = time.monotonic()
             try:
-                request = urllib.request.Request(self.url, headers={"Authorization": f"Bearer {self.key}"})
-                with urllib.request.urlopen(request, timeout=2) as answer:
-                    there = dt.datetime.fromisoformat(json.loads(answer.read())["now"])
-                self._offset = max(dt.timedelta(0), there - wall)
-                self._read_at = time.monotonic()
-            except Exception:  # the API is not up yet (or restarting): keep the last offset
+                if self._store is None:
+                    from chalicelib.adapters.dynamo_store import DynamoStore
+                    from chalicelib.config import Settings
+                    self._store = DynamoStore(region=Settings.from_env().region)
+                self._offset = dt.timedelta(seconds=self._store.clock_offset_seconds())
+            except Exception:  # not bootstrapped yet, or the emulator restarting: keep the last offset
                 pass
-        return wall + self._offset
+        return dt.datetime.now(dt.timezone.utc) + self._offset
 
 
 def add_years(moment: dt.datetime, years: int) -> dt.datetime:
@@ -966,13 +968,13 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--state-dir", required=True, help="where the CA and server certificate are kept")
     parser.add_argument("--port", type=int, default=0, help="EPP port (0: a free port)")
     parser.add_argument("--control-port", type=int, default=0, help="control API port (0: a free port)")
-    parser.add_argument("--clock-url", default="", help="follow the back office's clock (GET /dev/clock)")
-    parser.add_argument("--clock-key", default="", help="the operator key for --clock-url")
+    parser.add_argument("--back-office-clock", action="store_true",
+                        help="follow the back office's local clock (time travel), read from its meta table")
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    clock = DevstackClock(args.clock_url, args.clock_key) if args.clock_url else None
+    clock = BackOfficeClock() if args.back_office_clock else None
     server = EppRegistryServer(args.state_dir, port=args.port, control_port=args.control_port, clock=clock).start()
     host, port = server.epp_address
     print(json.dumps({"epp": f"{host}:{port}", "control": server.control_url, "ca_file": server.ca_file}),

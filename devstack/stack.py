@@ -167,8 +167,7 @@ class Stack:
         proc = self._spawn("epp-registry", [
             "-m", "devstack.epp_registry", "--state-dir", str(state_dir),
             "--port", str(self.registry_port), "--control-port", str(self.registry_control_port),
-            # the registry's dates follow the back office's clock (time travel)
-            "--clock-url", f"{self.api_url}/dev/clock", "--clock-key", self.operator_key])
+            "--back-office-clock"])  # the registry's dates follow the back office's clock (time travel)
         wait_for(lambda: http_ok(f"{self.registry_control_url}/control/health"), timeout,
                  "EPP registry /control/health", proc)
         self.env.update({

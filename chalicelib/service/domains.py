@@ -553,14 +553,18 @@ def _remove_zone(effect: Effect, contract: Optional[ContractModel], services: Se
 def schedule_expiry_timers(effect: Effect, domain: DomainModel, expires_at: datetime, services: Services,
                            now: datetime) -> None:
     """R41: timers before the domain's expiry (the reminder days, and the renewal lead time)."""
-    s = services.settings
-    days = sorted({int(d) for d in s.domain_reminder_days.split(",") if d.strip()} | {s.domain_renewal_lead_days},
-                  reverse=True)
     expiry_day = _paris_day(expires_at)
-    for d in days:
+    for d in _expiry_days(services):
         due = expires_at - timedelta(days=d)
         schedule(effect, timer_row(EXPIRY_TIMER, f"{domain.domain_name}#{expiry_day}#{d}", domain.customer_id,
                                    max(due, now), now))
+
+
+def _expiry_days(services: Services) -> list[int]:
+    """R41: the days before the expiry a timer looks at the name: the reminders and the lead time."""
+    s = services.settings
+    return sorted({int(d) for d in s.domain_reminder_days.split(",") if d.strip()} | {s.domain_renewal_lead_days},
+                  reverse=True)
 
 
 @timer_handler(EXPIRY_TIMER)
@@ -583,6 +587,8 @@ def on_expiry_timer(timer: TimerModel, services: Services) -> Optional[Effect]:
     managed = domain.status == DomainStatus.ACTIVE.value
     if days_left < 0:  # the name already expired (a timer fired late): nothing left to renew or remind
         managed = False
+    if any(days_left <= d for d in _expiry_days(services) if d < int(days)):
+        return None  # a later timer is due as well (a late sweep, time travel): it speaks, once
     action = renewal_action(domain.registry, up_to_date=up_to_date, managed=managed, days_left=days_left,
                             lead_days=services.settings.domain_renewal_lead_days,
                             solution_covers=contract is not None and _solution_covers(contract, expires_at, services))

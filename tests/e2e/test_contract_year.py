@@ -30,9 +30,9 @@ def test_R17_R19_R20_a_year_without_renewal_notice_suspension_warning_deletion(s
     wait_until(lambda: "expiry_notice" in templates(api, email), "expiry notice")
     set_clock(api, end - timedelta(days=59))
     time.sleep(2)
-    # R04: the customer's credentials come with the conclusion; R17: one expiry notice
-    assert templates(api, email) == ["credentials_issued", "expiry_notice", "invoice_issued", "payment_received",
-                                     "space_ready"]
+    # R04: the customer's credentials come with the conclusion; R17: one expiry notice; R37: the name registered
+    assert templates(api, email) == ["credentials_issued", "domain_registered", "expiry_notice", "invoice_issued",
+                                     "payment_received", "space_ready"]
     [notice] = [m for m in mails(api, email) if m["template"] == "expiry_notice"]
     assert "e2e-year.fr" in notice["body"] and notice["to"] == email
 
@@ -52,8 +52,10 @@ def test_R17_R19_R20_a_year_without_renewal_notice_suspension_warning_deletion(s
     assert site(stack, "e2e-year.fr")[0] == 404
     assert not space.exists()
     wait_until(lambda: "data_deleted" in templates(api, email), "deletion notice")
+    # R41/R40: one reminder that the name is renewed only with the solution (the late timers speak once)
     assert templates(api, email) == ["contract_suspended", "credentials_issued", "data_deleted", "deletion_warning",
-                                     "expiry_notice", "invoice_issued", "payment_received", "space_ready"]
+                                     "domain_registered", "domain_renewal_reminder", "expiry_notice",
+                                     "invoice_issued", "payment_received", "space_ready"]
     assert all(m["status"] == "sent" for m in mails(api, email))
 
 

@@ -42,7 +42,7 @@ def test_devstack_prints_its_urls_and_ctrl_c_stops_every_process(tmp_path):
         assert f"ftp://127.0.0.1:{ftp_port}" in banner  # R28: the node's FTP server
         assert "op_test_key" in banner and "moto server started here" in banner
         pids = [int(p) for p in re.findall(r"=(\d+)", banner.split("processes", 1)[1].splitlines()[0])]
-        assert len(pids) == 4 and all(alive(p) for p in pids)
+        assert len(pids) == 5 and all(alive(p) for p in pids)  # api, runner, node, EPP registry, moto
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=5) as answer:
             assert answer.status == 200
         proc.send_signal(signal.SIGINT)

@@ -64,7 +64,9 @@ def test_R27_one_payment_one_command_one_space_for_five_deliveries_two_of_them_c
     contract = api.contract(order["contract_id"])
     actions = [e["action"] for e in contract["evidence"]]
     assert actions.count("invoice.paid") == 1
-    assert actions.count("node_command.issued") == 1
+    provisioning = [e for e in contract["evidence"] if e["action"] == "node_command.issued"
+                    and e["after"].get("type") == "ProvisionSpace"]
+    assert len(provisioning) == 1
     assert actions.count("contract.active") == 1
     assert len(node_journal(stack, order["contract_id"])) == 1
     assert site(stack, "e2e-twice.fr")[0] == 200
@@ -82,7 +84,9 @@ def test_R30_a_command_the_node_keeps_failing_reaches_the_dlq_fails_the_contract
     assert actions.count("node_command.attempt_failed") >= 2 and "contract.provisioning_failed" in actions
     status, alerts = api.call("GET", "/admin/alerts", operator=True)
     mine = [a for a in alerts["alerts"] if a["refs"].get("contract_id") == order["contract_id"]]
-    assert [a["kind"] for a in mine] == ["provisioning_failed"]
+    # the drill fails every command of the domain: the zone (R40, once the name is registered) fails too
+    assert "provisioning_failed" in [a["kind"] for a in mine]
+    assert {a["kind"] for a in mine} <= {"provisioning_failed", "node_command_failed"}
     assert site(stack, "fail-e2e.fr")[0] == 404
 
 
