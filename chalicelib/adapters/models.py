@@ -229,6 +229,7 @@ class DomainModel(Model):
     decision = JSONAttribute(null=True)                 # R42: the latest decision recorded
     management_stopped_at = UnicodeAttribute(null=True)  # R40/R19
     zone_serial = NumberAttribute(null=True)            # R40: the serial of the zone sent to the node
+    dns_records = JSONAttribute(null=True)              # R40: the customer's zone; None: the default zone
     dossier_invoice_id = UnicodeAttribute(null=True)    # R37/R38: the dossier fees invoice, once
     updated_at = UnicodeAttribute(null=True)
 

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .node_messages import DnsRecordV1
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -13,6 +15,11 @@ class _Strict(BaseModel):
 class AvailabilityQueryV1(_Strict):
     """R35: `?name=` the domain name to look up (Unicode or ASCII)."""
     name: str = Field(min_length=1, max_length=300)
+
+
+class DnsZoneV1(_Strict):
+    """R40: the whole zone of the domain (it replaces the records in force; [] is not allowed)."""
+    records: list[DnsRecordV1] = Field(min_length=1, max_length=50)
 
 
 class DomainDecisionV1(_Strict):

@@ -68,6 +68,32 @@ def cancel_my_order_after_domain_failure(svc: Services, principal: Principal, co
     return json_response(outcome, 201 if created else 200)
 
 
+@bp.route("/me/contracts/{contract_id}/domain/dns-records", methods=["GET"])
+@domains_view
+def my_dns_records(svc: Services, principal: Principal, contract_id: str):
+    """R40: the zone in force (yours, or the default one pointing at your hosting)."""
+    from ..domain.errors import NotFoundError
+    from ..service.domains import _get_domain, dns_view
+    contract = my_contract(svc, principal, contract_id)
+    domain = _get_domain(contract.domain_name)
+    if domain is None or domain.contract_id != contract.contract_id:
+        raise NotFoundError(f"contract {contract_id} manages no domain any more", code="domain_not_found")
+    return json_response(dns_view(domain, contract, svc))
+
+
+@bp.route("/me/contracts/{contract_id}/domain/dns-records", methods=["PUT"], content_types=["application/json"])
+@domains_view
+def set_my_dns_records(svc: Services, principal: Principal, contract_id: str):
+    """R40: replace the zone (validated, then set on the node)."""
+    from ..contracts.domains_v1 import DnsZoneV1
+    from ..service.domains import set_dns_records
+    body = json_body(bp, DnsZoneV1)
+    contract = my_contract(svc, principal, contract_id)
+    return json_response(set_dns_records(contract.contract_id, [r.model_dump(exclude_none=True)
+                                                                for r in body.records], svc,
+                                         actor=principal.actor, correlation_id=_cid()))
+
+
 @bp.route("/admin/domains/{domain_name}", methods=["GET"])
 @domains_view
 def admin_domain(svc: Services, principal: Principal, domain_name: str):

@@ -259,6 +259,12 @@ ROUTES: dict[tuple[str, str], RouteSpec] = {
         SUBSCRIBER_ONLY, "R37/R38: cancel the order after a refused registration or a failed transfer (the "
         "solution credited and refunded, the dossier fees due)", ok=201, errors=(404, 409), tag="account",
         text_body=True),
+    ("GET", "/me/contracts/{contract_id}/domain/dns-records"): RouteSpec(
+        ANY_CUSTOMER, "R40: the domain's zone in force (yours, or the default one pointing at your hosting)",
+        errors=(404,), tag="account"),
+    ("PUT", "/me/contracts/{contract_id}/domain/dns-records"): RouteSpec(
+        SUBSCRIBER_ONLY, "R40: replace the domain's zone (validated, then set on the hosting node)",
+        body="chalicelib.contracts.domains_v1:DnsZoneV1", errors=(400, 404, 409, 422), tag="account"),
     ("GET", "/admin/domains/{domain_name}"): RouteSpec(
         operator("read"), "Issue 4: a domain, its registry operation in progress, transfer-out and decision",
         errors=(400, 404, 422), tag="operations"),

@@ -470,11 +470,12 @@ def _now_active(effect: Effect, domain: DomainModel, op: dict, services: Service
              DomainModel.auth_code.remove(), *(actions or [])]
     if expires_at is not None:
         extra.append(DomainModel.expires_at.set(utc_iso(expires_at)))
-    _finish(effect, domain, op, now, "registered" if how == "registration" else "transferred_in",
-            status_event=event, actions=extra, expires_at=utc_iso(expires_at) if expires_at else None)
     contract = services.store.get_contract(domain.contract_id)
     if contract is not None:
-        send_zone(effect, contract, services, now)
+        extra += send_zone(effect, domain, contract, services, now)
+    _finish(effect, domain, op, now, "registered" if how == "registration" else "transferred_in",
+            status_event=event, actions=extra, expires_at=utc_iso(expires_at) if expires_at else None)
+    if contract is not None:
         add_notice(effect, services, key=f"domain_registered#{domain.domain_name}#{op['op_id']}", contract=contract,
                    template="domain_registered", now=now, context={
                        "domain": domain.domain_name, "contract_id": domain.contract_id,
@@ -527,19 +528,69 @@ def _node_ipv4(services: Services, contract: ContractModel) -> Optional[str]:
         return None
 
 
-def send_zone(effect: Effect, contract: ContractModel, services: Services, now: datetime) -> bool:
-    """R40: the domain's zone (web and mail records pointing at the contract's node) is set on the
-    node by a command; False when the contract has no node (yet)."""
-    from ..domain.dns_zones import default_zone, zone_serial
-    from .lifecycle import issue_node_command
+def zone_records(domain: DomainModel, contract: ContractModel, services: Services) -> Optional[list[dict]]:
+    """R40: the zone in force: the customer's records, else the default zone pointing at the
+    contract's node (None while the contract has no node)."""
+    from ..domain.dns_zones import default_zone
+    if domain.dns_records:
+        return list(domain.dns_records)
     ipv4 = _node_ipv4(services, contract)
     if not contract.node_id or ipv4 is None:
-        return False
-    records = [{"name": r.name, "type": r.type, "value": r.value, "ttl": r.ttl,
-                **({"priority": r.priority} if r.priority is not None else {})}
-               for r in default_zone(contract.domain_name, ipv4)]
-    issue_node_command(effect, contract, services, "SetDnsZone", now, records=records, serial=zone_serial(now))
-    return True
+        return None
+    return [{"name": r.name, "type": r.type, "value": r.value, "ttl": r.ttl,
+             **({"priority": r.priority} if r.priority is not None else {})}
+            for r in default_zone(contract.domain_name, ipv4)]
+
+
+def send_zone(effect: Effect, domain: DomainModel, contract: ContractModel, services: Services,
+              now: datetime) -> list:
+    """R40: the domain's zone is set on the node by a command (a serial above the last one sent).
+    Returns the domain row's actions recording the serial (for the caller's one update of the
+    row), or [] when the contract has no node (yet)."""
+    from ..domain.dns_zones import zone_serial
+    from .lifecycle import issue_node_command
+    records = zone_records(domain, contract, services)
+    if not contract.node_id or records is None:
+        return []
+    serial = zone_serial(now, after=int(domain.zone_serial) if domain.zone_serial else None)
+    issue_node_command(effect, contract, services, "SetDnsZone", now, records=records, serial=serial)
+    return [DomainModel.zone_serial.set(serial)]
+
+
+def set_dns_records(contract_id: str, records: list[dict], services: Services, *, actor: str,
+                    correlation_id: Optional[str] = None) -> dict[str, Any]:
+    """R40: the customer changes its domain's zone during the contract: validated, stored, sent to
+    the node (SetDnsZone, newest serial wins there). Only while we manage the name."""
+    from ..domain.dns_zones import DnsRecord, validate_records
+    contract = services.store.get_contract(contract_id)
+    domain = _get_domain(contract.domain_name) if contract else None
+    if contract is None or domain is None or domain.contract_id != contract_id:
+        raise NotFoundError(f"no managed domain on contract {contract_id}", code="domain_not_found")
+    if domain.status != DomainStatus.ACTIVE.value or not contract.node_id:
+        raise ConflictError(f"{domain.domain_name} is {domain.status or 'ordered'}: its zone is managed here only "
+                            "once it is registered and while management runs (D10.8)", code="domain_not_managed",
+                            fields={"domain": domain.status or "ordered"})
+    validate_records(domain.domain_name, [DnsRecord(**r) for r in records])
+    now = services.clock.now()
+    effect = Effect()
+    domain.dns_records = records
+    serial_actions = send_zone(effect, domain, contract, services, now)
+    effect.update("domain", DomainModel(domain_name=domain.domain_name),
+                  [DomainModel.dns_records.set(records), DomainModel.updated_at.set(utc_iso(now)), *serial_actions],
+                  (DomainModel.status == DomainStatus.ACTIVE.value) & (DomainModel.contract_id == contract_id))
+    effect.evidence.append(state_change(contract.customer_id, now, actor, "domain", domain.domain_name, domain.status,
+                                        domain.status, action="domain.dns_changed", records=len(records),
+                                        contract_id=contract_id, correlation_id=correlation_id))
+    _commit(effect, services, "the domain changed meanwhile; read it again")
+    return dns_view(_get_domain(domain.domain_name), contract, services)
+
+
+def dns_view(domain: DomainModel, contract: ContractModel, services: Services) -> dict[str, Any]:
+    """R40: the zone in force and where it comes from."""
+    return {"domain": domain.domain_name, "managed": domain.status == DomainStatus.ACTIVE.value,
+            "source": "customer" if domain.dns_records else "default",
+            "serial": int(domain.zone_serial) if domain.zone_serial else None,
+            "records": zone_records(domain, contract, services) or []}
 
 
 def _remove_zone(effect: Effect, contract: Optional[ContractModel], services: Services, now: datetime,
@@ -1030,13 +1081,14 @@ def resume_management(effect: Effect, contract: ContractModel, services: Service
     if domain is None or domain.contract_id != contract.contract_id or domain.status != DomainStatus.UNMANAGED.value \
             or (domain.transfer_out or {}).get("state") == "completed":
         return
+    serial_actions = send_zone(effect, domain, contract, services, now)
     effect.update("domain_management", DomainModel(domain_name=domain.domain_name),
                   [DomainModel.status.set(DomainStatus.ACTIVE.value), DomainModel.management_stopped_at.remove(),
-                   DomainModel.updated_at.set(utc_iso(now))], DomainModel.status == DomainStatus.UNMANAGED.value)
+                   DomainModel.updated_at.set(utc_iso(now)), *serial_actions],
+                  DomainModel.status == DomainStatus.UNMANAGED.value)
     effect.evidence.append(state_change(contract.customer_id, now, "system", "domain", domain.domain_name,
                                         domain.status, DomainStatus.ACTIVE.value, reason=reason,
                                         contract_id=contract.contract_id))
-    send_zone(effect, contract, services, now)
 
 
 # ---- R37/R38: the order cancelled on request ------------------------------------------------------------------------

@@ -203,6 +203,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/me/contracts/{contract_id}/domain"): Case(ANY_CUSTOMER(200, b=404)),
     ("POST", "/me/contracts/{contract_id}/domain/transfer-out"): Case(SUBSCRIBER_OF_A(409), lambda w, who: {}),
     ("POST", "/me/contracts/{contract_id}/domain/cancel-order"): Case(SUBSCRIBER_OF_A(409), lambda w, who: {}),
+    ("GET", "/me/contracts/{contract_id}/domain/dns-records"): Case(ANY_CUSTOMER(200, b=404)),
+    ("PUT", "/me/contracts/{contract_id}/domain/dns-records"): Case(SUBSCRIBER_OF_A(409), lambda w, who: {
+        "records": [{"name": "@", "type": "A", "value": "192.0.2.10"}]}),
     ("GET", "/admin/domains/{domain_name}"): Case(OPERATOR(200)),
     ("POST", "/admin/domains/{domain_name}/decisions"): Case(OPERATOR(409), lambda w, who: {
         "kind": "court", "action": "cancel", "reference": "TJ Paris 26/1", "document_ref": "ged://1"}),

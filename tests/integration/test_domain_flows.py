@@ -505,3 +505,36 @@ def test_transport_errors_are_retried_with_backoff_then_stalled_and_retried_by_a
     assert status == 202, body
     pump(client, aws, services)
     assert domain(name).status == "active"
+
+
+# ---- R40: the customer's zone --------------------------------------------------------------------
+def test_R40_the_customer_changes_its_zone_through_a_node_command_with_a_newer_serial(
+        client, aws, services, clock, epp):
+    name = "ma-zone.fr"
+    order = registered(client, aws, services, clock, name)
+    [first] = [c for c in node_commands(aws) if c["type"] == "SetDnsZone"]
+    headers = {**JSON, **login_headers(client, give_password(customer_of(order)))}
+    path = f"/me/contracts/{order['contract_id']}/domain/dns-records"
+    status, zone = call(client, "GET", path, headers=headers)
+    assert (status, zone["source"], zone["serial"]) == (200, "default", first["serial"])
+    records = [{"name": "@", "type": "A", "value": "192.0.2.10"}, {"name": "www", "type": "CNAME",
+                                                                   "value": "ma-zone.fr."},
+               {"name": "@", "type": "MX", "value": "mx.provider.example.", "priority": 5},
+               {"name": "_dmarc", "type": "TXT", "value": "v=DMARC1; p=none"}]
+    status, zone = call(client, "PUT", path, {"records": records}, headers)
+    assert status == 200, zone
+    assert zone["source"] == "customer" and zone["serial"] > first["serial"]
+    [sent] = [c for c in node_commands(aws) if c["type"] == "SetDnsZone"]
+    assert sent["serial"] == zone["serial"] and {r["value"] for r in sent["records"]} >= {"192.0.2.10"}
+    status, body = call(client, "PUT", path, {"records": [{"name": "www", "type": "A", "value": "not-an-ip"}]},
+                        headers)
+    assert (status, body["error"]["code"]) == (400, "invalid_dns_record")
+    status, body = call(client, "PUT", path, {"records": [{"name": "x", "type": "SPF", "value": "v"}]}, headers)
+    assert (status, body["error"]["code"]) == (400, "validation_error")
+    assert node_commands(aws) == [], "a refused zone sends nothing"
+    # R40/R19: once management stopped, the zone is no longer ours to change
+    contract = services.store.get_contract(order["contract_id"])
+    clock.move_to(datetime.fromisoformat(contract.ends_on + "T00:00:00+01:00") + timedelta(minutes=1))
+    pump(client, aws, services)
+    status, body = call(client, "PUT", path, {"records": records}, headers)
+    assert (status, body["error"]["code"]) == (409, "domain_not_managed")
