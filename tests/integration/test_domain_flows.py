@@ -536,5 +536,6 @@ def test_R40_the_customer_changes_its_zone_through_a_node_command_with_a_newer_s
     contract = services.store.get_contract(order["contract_id"])
     clock.move_to(datetime.fromisoformat(contract.ends_on + "T00:00:00+01:00") + timedelta(minutes=1))
     pump(client, aws, services)
+    headers = {**JSON, **login_headers(client, give_password(customer_of(order)))}  # a year later: a new session
     status, body = call(client, "PUT", path, {"records": records}, headers)
     assert (status, body["error"]["code"]) == (409, "domain_not_managed")
