@@ -260,7 +260,8 @@ class DynamoDBLocal(Emulator):
 
 
 class MotoServer(Emulator):
-    """moto server, the embedded default AWS emulator (installed with requirements-dev.txt)."""
+    """moto server, the embedded default AWS emulator (installed with requirements-dev.txt), its DynamoDB
+    requests serialized (devstack/moto_server.py: moto's transactions are not isolated across threads)."""
 
     name = "moto"
     stop_grace_seconds = 10.0
@@ -269,7 +270,9 @@ class MotoServer(Emulator):
         pass
 
     def command(self) -> tuple[list[str], dict[str, str], Path]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], dict(os.environ), \
+        project = str(Path(__file__).resolve().parent.parent)  # devstack.moto_server, from the emulator's workdir
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (project, os.environ.get("PYTHONPATH")) if p)}
+        return [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(self.port)], env, \
             self.workdir
 
     def healthy(self) -> bool:

@@ -483,8 +483,10 @@ def test_R42_a_holders_transfer_request_is_executed_without_the_retention_right(
 
 
 # ---- backoff, never an unknown state -------------------------------------------------------------
-def test_transport_errors_are_retried_with_backoff_then_stalled_and_retried_by_an_operator(
+def test_R37_transport_errors_are_retried_with_backoff_then_stalled_and_retried_by_an_operator(
         client, aws, services, clock, epp):
+    """R37 (and every registry call, issue 4 point 4): an unknown outcome is retried with backoff,
+    shown on the domain, then stalled with an operator alert; the operator's retry completes it."""
     name = "coupure.fr"
     order = place(client, name)
     control(epp, "POST", "/control/faults", {"drop_next": 1000})

@@ -29,7 +29,7 @@ def test_R38_R39_a_transfer_answer_carries_both_registrars_and_its_deadline():
                                                                                        "soho-netsol")
 
 
-def test_an_unknown_message_kind_is_kept_as_other_and_extra_fields_are_refused():
+def test_R37_an_unknown_message_kind_is_kept_as_other_and_extra_fields_are_refused():
     event = RegistryEventV1.from_poll("afnic", "soho-afnic", PollMessage(message_id="1", queued_at=AT,
                                                                          text="Maintenance", kind="maintenance"))
     assert event.kind == "other" and event.domain is None
@@ -50,7 +50,7 @@ def test_R37_phones_are_sent_in_epp_form(given, epp):
     assert _epp_phone(given) == epp
 
 
-def test_the_domain_view_never_shows_the_transfer_code_and_names_who_renews():
+def test_R38_R41_the_domain_view_never_shows_the_transfer_code_and_names_who_renews():
     from chalicelib.adapters.models import DomainModel
     from chalicelib.service.domains import domain_view
     row = DomainModel(domain_name="x.com", contract_id="ctr_1", customer_id="cus_1", registry="network_solutions",
