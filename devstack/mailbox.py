@@ -30,7 +30,8 @@ def sent_mails(endpoint: str, to: str) -> list[dict[str, str]]:
                 for m in messages if to in (m.get("Destination") or {}).get("ToAddresses", [])]
     except (urllib.error.HTTPError, KeyError, ValueError):
         pass
-    messages = _get(f"{endpoint}/moto-api/data.json").get("ses", {}).get("Message", [])  # moto server
+    # moto server: only the SES models (devstack/moto_server.py; a plain moto server ignores it and dumps all)
+    messages = _get(f"{endpoint}/moto-api/data.json?service=ses").get("ses", {}).get("Message", [])
     return [{"subject": m.get("subject") or "", "body": m.get("body") or ""}
             for m in messages if to in (m.get("destinations") or {}).get("ToAddresses", [])]
 

@@ -990,6 +990,14 @@ def _apply_transfer_message(effect: Effect, domain: DomainModel, op: dict, event
                     "clientRejected" else f"the transfer was cancelled ({t.status})")
             return True
         return False
+    if t.requesting_registrar == ours and status == DomainStatus.TRANSFER_FAILED.value and t.status in TRANSFER_APPROVED:
+        # R38: approved after we gave up (timeout): the name is ours at the registry, unmanaged here
+        effect.save("alert", new_alert(
+            "late_transfer_approval", f"{domain.domain_name}: the transfer was approved at {domain.registry} after "
+            "it was recorded as failed; decide whether to manage the name or release it", now,
+            alert_key=f"late_transfer#{domain.domain_name}#{event.message_id}", domain=domain.domain_name,
+            contract_id=domain.contract_id))
+        return True
     if t.losing_registrar != ours or status not in (DomainStatus.ACTIVE.value, DomainStatus.UNMANAGED.value):
         return False
     if t.status == "pending":

@@ -324,6 +324,11 @@ def test_R38_a_transfer_not_approved_in_time_fails(client, aws, services, clock,
     assert "domain_transfer_timeout" in seen
     assert domain(name).status == "transfer_failed"
     assert "did not approve" in domain(name).last_operation["reason"]
+    # the losing side approves after all: nothing moves here, an operator decides
+    control(epp, "POST", f"/control/transfers/{name}/approve")
+    pump(client, aws, services)
+    assert domain(name).status == "transfer_failed"
+    assert [a for a in AlertModel.query("open") if a.kind == "late_transfer_approval"]
 
 
 # ---- R39 ---------------------------------------------------------------------------------------
