@@ -943,6 +943,15 @@ def on_registry_event(event: Any, services: Services) -> str:
     if domain is None:
         logger.info("registry message about no domain of ours", registry=event.registry, domain=event.domain,
                     kind=event.kind)
+        if event.kind == "create" and event.result:
+            # registered for an order that ended meanwhile (a withdrawal released the claim): the name is
+            # held by us at the registry with no contract; an operator decides (delete it or keep it)
+            now = services.clock.now()
+            services.store.put_alert(new_alert(
+                "registered_without_contract", f"{event.domain} was registered at {event.registry} after its "
+                "order ended; delete it at the registry or keep it", now,
+                alert_key=f"orphan_registration#{event.domain}#{event.message_id}", domain=event.domain))
+            return "alerted"
         return "ignored"
     now = services.clock.now()
     effect = Effect()
