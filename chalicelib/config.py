@@ -111,7 +111,7 @@ class Settings:
         d = cls()
         local_mode = _flag(env.get("SOHO_LOCAL_MODE", "1"))
         missing = [k for k in ("PAYMENT_WEBHOOK_SECRET", "OPERATOR_API_KEY", "SOHO_FTP_PASSWORD_SECRET",
-                               "SOHO_AUTH_TOKEN_SECRET", "SOHO_NODE_API_SECRET")
+                               "SOHO_AUTH_TOKEN_SECRET", "SOHO_NODE_API_SECRET", "SOHO_REGISTRY_PASSWORDS")
                    if not env.get(k)]
         if not local_mode and missing:
             # The built-in defaults are public development values: never run a real stage on them.

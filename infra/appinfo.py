@@ -24,7 +24,8 @@ IMPORT_ONLY_SECRETS = {"PAYMENT_WEBHOOK_SECRET": "import-only-placeholder",
                        "OPERATOR_API_KEY": "import-only-placeholder",
                        "SOHO_FTP_PASSWORD_SECRET": "import-only-placeholder",
                        "SOHO_AUTH_TOKEN_SECRET": "import-only-placeholder",
-                       "SOHO_NODE_API_SECRET": "import-only-placeholder"}
+                       "SOHO_NODE_API_SECRET": "import-only-placeholder",
+                       "SOHO_REGISTRY_PASSWORDS": "{}"}
 DEFAULT_REGION = "eu-west-3"
 
 

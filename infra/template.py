@@ -34,7 +34,7 @@ LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653]
 SECRET_PARAMETERS = {"PAYMENT_WEBHOOK_SECRET": "PaymentWebhookSecret", "OPERATOR_API_KEY": "OperatorApiKey",
                      "SOHO_FTP_PASSWORD_SECRET": "FtpPasswordSecret", "SOHO_AUTH_TOKEN_SECRET": "AuthTokenSecret",
-                     "SOHO_NODE_API_SECRET": "NodeApiSecret"}
+                     "SOHO_NODE_API_SECRET": "NodeApiSecret", "SOHO_REGISTRY_PASSWORDS": "RegistryPasswords"}
 SENDER_PARAMETER = "SenderEmailAddress"
 ALARM_TOPIC = "AlarmTopic"
 
@@ -133,6 +133,10 @@ def _parameters(sender_email: Optional[str] = None) -> dict[str, Any]:
         "NodeApiSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
                           "Description": "Secret the hosting nodes' HTTP keys are derived from, at least "
                                         "32 characters"},
+        "RegistryPasswords": {"Type": "String", "NoEcho": True, "MinLength": 2,
+                              "Description": "EPP passwords of the registry profiles (issue 4), JSON "
+                                             "{\"afnic\": \"...\", \"eurid\": \"...\", \"network_solutions\": \"...\", "
+                                             "\"subcontractor\": \"...\"}"},
         SENDER_PARAMETER: sender_parameter(sender_email),
         "AlarmEmail": {"Type": "String", "Default": "",
                        "Description": "Address subscribed to the dead-letter alarms (empty: no subscription)"},

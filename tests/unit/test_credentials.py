@@ -49,7 +49,8 @@ def test_R28_a_real_stage_refuses_to_start_without_its_ftp_password_secret():
     with pytest.raises(RuntimeError, match="SOHO_FTP_PASSWORD_SECRET"):
         Settings.from_env(env)
     settings = Settings.from_env({**env, "SOHO_FTP_PASSWORD_SECRET": "a-real-secret", "SOHO_FTP_HOST": "ftp.node1",
-                                  "SOHO_AUTH_TOKEN_SECRET": "a-real-auth-secret", "SOHO_NODE_API_SECRET": "n"})
+                                  "SOHO_AUTH_TOKEN_SECRET": "a-real-auth-secret", "SOHO_NODE_API_SECRET": "n",
+                                  "SOHO_REGISTRY_PASSWORDS": '{"afnic": "p"}'})
     assert (settings.ftp_password_secret, settings.ftp_host) == ("a-real-secret", "ftp.node1")
     assert Settings.from_env({"SOHO_LOCAL_MODE": "1"}).ftp_password_secret == "ftp_local_dev_secret"
 

@@ -315,3 +315,17 @@ def test_poll_ack_returns_what_is_left():
     gateway = ScriptedGateway([answer(1000, "", '<msgQ count="2" id="8"/>'), answer(1000)])
     assert gateway.poll_ack("7") == 2
     assert gateway.poll_ack("8") == 0
+
+
+def test_R36_a_real_stage_refuses_to_start_without_its_registry_passwords():
+    """R36: outside local mode the EPP passwords are a required secret (a NoEcho stack parameter)."""
+    import pytest as _pytest
+
+    from chalicelib.config import Settings
+    from infra.template import SECRET_PARAMETERS
+    env = {"SOHO_LOCAL_MODE": "0", "PAYMENT_WEBHOOK_SECRET": "w", "OPERATOR_API_KEY": "o" * 16,
+           "SOHO_FTP_PASSWORD_SECRET": "f" * 32, "SOHO_AUTH_TOKEN_SECRET": "a" * 32, "SOHO_NODE_API_SECRET": "n" * 32}
+    with _pytest.raises(RuntimeError, match="SOHO_REGISTRY_PASSWORDS"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "SOHO_REGISTRY_PASSWORDS": '{"afnic": "x"}'}).registry_passwords_json
+    assert SECRET_PARAMETERS["SOHO_REGISTRY_PASSWORDS"] == "RegistryPasswords"
