@@ -41,7 +41,7 @@ from ..domain.registrar import (ACTION_PENDING, INVALID_AUTHORIZATION_INFORMATIO
                                 OBJECT_EXISTS, OBJECT_NOT_PENDING_TRANSFER, OBJECT_PENDING_TRANSFER, Contact,
                                 CommandResult, RegistrarGateway, RegistryCommandError, RegistryTransportError)
 from ..observability import logger
-from .timers import schedule, timer_handler, timer_row
+from .timers import schedule, send_now, timer_handler, timer_row
 
 OPERATION_TIMER = "domain_operation"
 EXPIRY_TIMER = "domain_expiry"
@@ -148,36 +148,32 @@ def _operation(kind: str, now: datetime, **params: Any) -> dict[str, Any]:
             **params}
 
 
-def _operation_timer(domain_name: str, customer_id: str, op: dict, attempt: int, due: datetime,
-                     now: datetime) -> TimerModel:
-    return timer_row(OPERATION_TIMER, f"{domain_name}#{op['op_id']}#{attempt}", customer_id, due, now)
+def _operation_timer(domain_name: str, customer_id: str, op: dict, due: datetime, now: datetime) -> TimerModel:
+    """One try of an operation: `<domain>#<op id>#<round>.<try>`. The tries are counted on the
+    operation itself (`attempts`); an operator's retry starts a new round."""
+    try_id = f"{int(op.get('round', 0))}.{int(op.get('attempts', 0))}"
+    return timer_row(OPERATION_TIMER, f"{domain_name}#{op['op_id']}#{try_id}", customer_id, due, now)
 
 
 def start_operation(effect: Effect, domain: DomainModel, kind: str, services: Services, now: datetime,
                     *, actor: str = "system", label: str = "domain", extra_actions: Optional[list] = None,
-                    condition: Any = None, **params: Any) -> dict[str, Any]:
+                    **params: Any) -> dict[str, Any]:
     """Store a registry operation on the domain (only when none is in progress) and its first try
     as a timer due now; after the commit the timer is sent at once (the sweep would find it too)."""
     op = _operation(kind, now, **params)
     guard = DomainModel.operation_id.does_not_exist() & (DomainModel.contract_id == domain.contract_id)
     effect.update(label, DomainModel(domain_name=domain.domain_name),
                   [DomainModel.operation_id.set(op["op_id"]), DomainModel.pending_operation.set(op),
-                   DomainModel.updated_at.set(utc_iso(now)), *(extra_actions or [])],
-                  guard if condition is None else guard & condition)
-    timer = _operation_timer(domain.domain_name, domain.customer_id, op, 0, now, now)
+                   DomainModel.updated_at.set(utc_iso(now)), *(extra_actions or [])], guard)
+    timer = _operation_timer(domain.domain_name, domain.customer_id, op, now, now)
     schedule(effect, timer)
     effect.evidence.append(state_change(
         domain.customer_id, now, actor, "domain", domain.domain_name, domain.status or DomainStatus.ORDERED.value,
         domain.status or DomainStatus.ORDERED.value, action=f"domain.operation_requested", kind=kind,
         op_id=op["op_id"], contract_id=domain.contract_id,
         **{k: v for k, v in params.items() if k not in ("auth_code",)}))
-    effect.after_commit.append(lambda: _send_timer(timer, services))
+    effect.after_commit.append(lambda: send_now(timer.timer_id, services))
     return op
-
-
-def _send_timer(timer: TimerModel, services: Services) -> None:
-    import json
-    services.queues.send(queue_name=services.settings.queue_name("timers"), body=json.dumps({"timer_id": timer.timer_id}))
 
 
 def start_on_first_payment(effect: Effect, contract: ContractModel, now: datetime, services: Services) -> None:
@@ -199,7 +195,7 @@ def _run_acquire(effect: Effect, domain: DomainModel, op: dict, gateway: Registr
 @timer_handler(OPERATION_TIMER)
 def on_operation_due(timer: TimerModel, services: Services) -> Optional[Effect]:
     """Run one try of a domain's registry operation (see the module docstring)."""
-    name, op_id, attempt = timer.target_id.rsplit("#", 2)
+    name, op_id, _try = timer.target_id.rsplit("#", 2)
     domain = _get_domain(name)
     if domain is None or domain.operation_id != op_id or not domain.pending_operation:
         return None
@@ -212,21 +208,36 @@ def on_operation_due(timer: TimerModel, services: Services) -> Optional[Effect]:
     try:
         RUNNERS[op["kind"]](effect, domain, op, gateway, services, now)
     except RegistryTransportError as exc:
-        return _transport_failure(domain, op, int(attempt), str(exc), services, now)
+        return _transport_failure(domain, op, str(exc), services, now)
+    except RegistryCommandError as exc:
+        return _command_failure(domain, op, exc, now)
     return effect
 
 
-def _transport_failure(domain: DomainModel, op: dict, attempt: int, error: str, services: Services,
-                       now: datetime) -> Effect:
+def _command_failure(domain: DomainModel, op: dict, exc: RegistryCommandError, now: datetime) -> Effect:
+    """A registry refusal no step of the operation expected (e.g. the name vanished between two
+    calls): the operation ends with the registry's answer and an operator is alerted, rather than
+    its timer going round until the dead-letter queue."""
+    effect = Effect()
+    _finish(effect, domain, op, now, "registry_error", reason=exc.message, result_code=exc.code)
+    effect.evidence.append(_registry_entry(domain, now, f"{op['kind']}.refused", code=exc.code, message=exc.message))
+    effect.save("alert", new_alert(
+        "registry_operation_failed", f"{op['kind']} of {domain.domain_name} at {domain.registry}: EPP {exc.code} "
+        f"{exc.message}", now, alert_key=f"registry_failed#{op['op_id']}", domain=domain.domain_name,
+        contract_id=domain.contract_id))
+    return effect
+
+
+def _transport_failure(domain: DomainModel, op: dict, error: str, services: Services, now: datetime) -> Effect:
     """The outcome is unknown: the next try comes with backoff; past the last, the operation is
     stalled and an operator is alerted (it stays on the domain, shown on the contract)."""
     effect = Effect()
-    tries = attempt + 1
+    tries = int(op.get("attempts", 0)) + 1
     op = {**op, "attempts": tries, "last_error": error[:300], "last_try_at": utc_iso(now)}
     if tries < services.settings.registry_retry_attempts:
         due = now + timedelta(seconds=retry_delay_seconds(tries))
         op.update(state="retrying", next_try_at=utc_iso(due))
-        schedule(effect, _operation_timer(domain.domain_name, domain.customer_id, op, tries, due, now))
+        schedule(effect, _operation_timer(domain.domain_name, domain.customer_id, op, due, now))
     else:
         op.update(state="stalled")
         effect.save("alert", new_alert(
@@ -251,17 +262,18 @@ def retry_operation(domain_name: str, services: Services, operator: str) -> dict
                             f"({op.get('kind', 'none')} is {op.get('state', 'absent')})",
                             code="no_stalled_operation", fields={"domain": op.get("state", "none")})
     now = services.clock.now()
-    op.update(state="retrying", attempts=0, retried_by=f"operator:{operator}", retried_at=utc_iso(now))
+    op.update(state="retrying", attempts=0, round=int(op.get("round", 0)) + 1, retried_by=f"operator:{operator}",
+              retried_at=utc_iso(now))
     effect = Effect().update("domain", DomainModel(domain_name=domain_name),
                              [DomainModel.pending_operation.set(op), DomainModel.updated_at.set(utc_iso(now))],
                              DomainModel.operation_id == op["op_id"])
-    timer = _operation_timer(domain_name, domain.customer_id, op, 100 + int(now.timestamp()) % 100000, now, now)
+    timer = _operation_timer(domain_name, domain.customer_id, op, now, now)
     schedule(effect, timer)
     effect.evidence.append(state_change(domain.customer_id, now, f"operator:{operator}", "domain", domain_name,
                                         domain.status, domain.status, action="domain.operation_retried",
                                         kind=op["kind"], contract_id=domain.contract_id))
     _commit(effect, services, "the domain changed meanwhile; read it again")
-    _send_timer(timer, services)
+    send_now(timer.timer_id, services)
     return domain_view(_get_domain(domain_name))
 
 
@@ -937,6 +949,12 @@ def poll_registries(services: Services, max_messages: int = 50) -> dict[str, int
     return counts
 
 
+class RegistryMessageTooEarly(Exception):
+    """A registry message about a call whose sending is not recorded yet (its timer's commit is
+    still to come), or that an operation in progress must answer: it goes back to its queue and is
+    applied on a later delivery, never dropped."""
+
+
 def on_registry_event(event: Any, services: Services) -> str:
     """Apply one registry message, once: every move is conditioned on the status it starts from."""
     domain = _get_domain(event.domain) if event.domain else None
@@ -960,6 +978,11 @@ def on_registry_event(event: Any, services: Services) -> str:
                                            transfer_status=event.transfer.status if event.transfer else None))
     op = dict(domain.pending_operation or {})
     status = domain.status or DomainStatus.ORDERED.value
+    if event.kind in ("create", "transfer") and op.get("state") in ("queued", "retrying") \
+            and op.get("kind") in ("acquire", "register", "transfer_in"):
+        # the registry answered before the try that asked recorded its sending (1001)
+        raise RegistryMessageTooEarly(f"{event.kind} message {event.message_id} for {domain.domain_name} before "
+                                      f"its {op['kind']} was recorded as sent")
     if event.kind == "create" and status == DomainStatus.REGISTRATION_PENDING.value and op.get("kind") == "register":
         if event.result:
             _now_active(effect, domain, op, services, now, how="registration",
@@ -1026,8 +1049,9 @@ def _transfer_out_requested(effect: Effect, domain: DomainModel, event: Any, ser
     t = event.transfer
     record = {**(domain.transfer_out or {}), "requesting_registrar": t.requesting_registrar,
               "registry_requested_at": utc_iso(t.requested_at), "deadline": utc_iso(t.action_deadline)}
-    if domain.operation_id:
-        return False  # an operation runs; the customer's request or the decision will answer it
+    if domain.operation_id:  # answered once the operation in progress is over (the message is retried)
+        raise RegistryMessageTooEarly(f"transfer request for {domain.domain_name} while its "
+                                      f"{(domain.pending_operation or {}).get('kind')} runs")
     decision = domain.decision or {}
     if decision.get("action") == "transfer" and decision.get("state") == "awaiting_transfer_request":
         start_operation(effect, domain, "transfer_out_approve", services, now,
@@ -1063,6 +1087,8 @@ def _commit_or_ignore(effect: Effect, services: Services, outcome: str) -> str:
     try:
         services.store.apply(effect)
     except TransactionConflict as conflict:
+        if "sequence" in conflict.failed:
+            raise  # another invoice took the number (the dossier fees): the message is applied again
         logger.info("registry message changed nothing", failed=sorted(conflict.failed))
         return "ignored"
     for follow_up in effect.after_commit:

@@ -57,6 +57,12 @@ def mark_done(effect: Effect, timer: TimerModel, now: datetime) -> Effect:
                          TimerModel.state == "pending")
 
 
+def send_now(timer_id: str, services: Services) -> None:
+    """Hand a timer to the timers queue (the sweep does it for every due timer; a use case whose
+    timer is due at once sends it after its commit rather than wait for the next sweep)."""
+    services.queues.send(queue_name=services.settings.queue_name("timers"), body=json.dumps({"timer_id": timer_id}))
+
+
 def sweep(services: Services) -> int:
     """Send every due timer to the timers queue; returns how many were sent."""
     store, now = services.store, services.clock.now()
@@ -64,12 +70,11 @@ def sweep(services: Services) -> int:
     cursor = store.sweep_cursor()
     day = date.fromisoformat(cursor) if cursor else today - FIRST_SWEEP_LOOKBACK
     sent = 0
-    queue = services.settings.queue_name("timers")
     while day <= today:
         due = store.timers_due(day.isoformat(), now)
         for timer in due:
             if store.claim_timer(timer.timer_id, now, now + LEASE):
-                services.queues.send(queue_name=queue, body=json.dumps({"timer_id": timer.timer_id}))
+                send_now(timer.timer_id, services)
                 sent += 1
         if day < today and not due:
             store.set_sweep_cursor((day + timedelta(days=1)).isoformat(), now)

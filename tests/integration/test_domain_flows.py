@@ -516,10 +516,33 @@ def test_R37_transport_errors_are_retried_with_backoff_then_stalled_and_retried_
     assert [a for a in AlertModel.query("open") if a.kind == "registry_operation_stalled"]
     status, view = call(client, "GET", f"/admin/domains/{name}", headers=OPERATOR)
     assert view["pending_operation"]["state"] == "stalled"
-    control(epp, "POST", "/control/faults", {"drop_next": 0})
+    control(epp, "POST", "/control/faults", {"drop_next": 1})  # the retry's first try fails once more
     status, body = call(client, "POST", f"/admin/domains/{name}/retry", {}, OPERATOR)
     assert status == 202, body
+    pump(client, aws, services, poll=False)
+    op = domain(name).pending_operation
+    assert (op["state"], op["attempts"], op["round"]) == ("retrying", 1, 1), "a new round of tries, not stalled again"
+    clock.advance(timedelta(minutes=2))
     pump(client, aws, services)
+    assert domain(name).status == "active"
+
+
+def test_R37_a_registry_answer_before_its_request_is_recorded_is_retried_not_dropped(
+        client, aws, services, clock, epp):
+    """R37: the poll can bring the registry's answer before the try that sent the create committed
+    (1001 recorded); that message goes back to its queue and is applied on a later delivery."""
+    from chalicelib.contracts.registry_events import RegistryEventV1
+    name = "trop-tot.fr"
+    order = place(client, name)
+    pay(client, order)
+    early = RegistryEventV1(registry="afnic", client_id="soho-afnic", message_id="early-1", queued_at=clock.now(),
+                            kind="create", domain=name, result=True, text="Domain created")
+    result = client.lambda_.invoke("on_registry_event", sqs_lambda_event([early.model_dump_json()])).payload
+    assert len(result["batchItemFailures"]) == 1
+    assert domain(name).status == "ordered" and domain(name).pending_operation["state"] == "queued"
+    pump(client, aws, services)
+    result = client.lambda_.invoke("on_registry_event", sqs_lambda_event([early.model_dump_json()])).payload
+    assert result == {"batchItemFailures": []}
     assert domain(name).status == "active"
 
 
